@@ -1,0 +1,39 @@
+"""Command-line entry points.
+
+``nethical`` dispatches on its first word: the tool subcommands (``audit``, ``governance``, ``drift``,
+``predict``) are plain ``argparse`` programs that never import Lightning; ``fit``/``validate``/``test``/``predict``
+with a ``--config`` go to the LightningCLI subclass in :mod:`nethical.cli.lightning_cli`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+from nethical.cli.errors import run_guarded
+from nethical.cli.tools import TOOL_COMMANDS, run_tool
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``nethical`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in TOOL_COMMANDS and not _is_lightning_predict(args):
+        return run_tool(args)
+
+    def _lightning() -> int:
+        from nethical.cli.lightning_cli import run_lightning_cli
+
+        return run_lightning_cli(args)
+
+    return run_guarded(_lightning, verbose="--verbose" in args)
+
+
+def _is_lightning_predict(args: list[str]) -> bool:
+    """``nethical predict --config ...`` is LightningCLI's predict; ``nethical predict --model-dir`` is ours."""
+    return args[0] == "predict" and any(a == "--config" or a.startswith(("--config=", "--model", "--data", "--trainer", "--ckpt_path")) and not a.startswith("--model-dir") for a in args[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

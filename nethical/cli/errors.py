@@ -1,0 +1,39 @@
+"""One place that turns exceptions into one-line errors and exit codes for every CLI."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Callable
+
+from nethical.exceptions import NethicalError
+
+
+def run_guarded(func: Callable[[], int], verbose: bool = False) -> int:
+    """Run ``func`` and map failures to exit codes.
+
+    ``NethicalError`` → its one-line message on stderr and its ``exit_code`` (2 for bad input); ``KeyboardInterrupt``
+    → 130; any other exception → a one-line ``internal error`` and exit 1. ``verbose`` adds the traceback.
+    """
+    try:
+        return int(func() or 0)
+    except NethicalError as exc:
+        if verbose:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # argparse / jsonargparse exit paths keep their code
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a CLI
+        if verbose:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {_one_line(exc)} (run again with --verbose for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 500 else text[:497] + "..."
