@@ -42,3 +42,9 @@ def emit(trainer: "pl.Trainer", event_type: str, **facts: Any) -> None:
         record = getattr(callback, "record_event", None)
         if callable(record):
             record(trainer, pl_module, event_type, dict(facts))
+
+
+def new_run_id() -> str:
+    """Start a new run: forget any inherited id and make a fresh one (the classic CLI calls this per command)."""
+    os.environ.pop(RUN_ID_ENV, None)
+    return get_run_id()

@@ -32,7 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _is_lightning_predict(args: list[str]) -> bool:
     """``nethical predict --config ...`` is LightningCLI's predict; ``nethical predict --model-dir`` is ours."""
-    return args[0] == "predict" and any(a == "--config" or a.startswith(("--config=", "--model", "--data", "--trainer", "--ckpt_path")) and not a.startswith("--model-dir") for a in args[1:])
+    return args[0] == "predict" and "--model-dir" not in args and not any(a.startswith("--model-dir=") for a in args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,221 @@
+"""Base class of every Nethical datamodule: split once, encode once, batch by slicing tensors."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from nethical.data.encoding import encode_sequences, encode_text, fit_vocab
+from nethical.data.prepared import PreparedData
+from nethical.data.splits import split_indices, validate_split_args
+from nethical.exceptions import ConfigError, DataError
+
+
+class _SliceDataset(Dataset):
+    """Tensors indexed by a whole list of row positions at once, so a batch is one slice, not ``batch_size`` calls."""
+
+    def __init__(self, tensors: Dict[str, torch.Tensor]) -> None:
+        self.tensors = tensors
+        self.length = int(next(iter(tensors.values())).shape[0])
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, indices: Any) -> Dict[str, torch.Tensor]:
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return {name: t[idx] for name, t in self.tensors.items()}
+
+
+class BaseDataModule(pl.LightningDataModule):
+    """Loads rows (subclass hook :meth:`load`), splits them, encodes them once and serves sliced batches.
+
+    Batches are dicts: ``x`` (float32 features, or int64 token ids for text and sequences), ``y`` (float32 0/1) and
+    ``idx`` (row positions within the split, so adapters can reach the raw text).
+
+    Args:
+        batch_size: rows per batch.
+        num_samples: cap on the rows used (``None`` = all). Synthetic data generates exactly this many.
+        seed: seeds the data generator, the split and the shuffling.
+        split_strategy: ``temporal`` (time order), ``random`` or ``stratified``.
+        train_ratio: share of rows for training (the rest validates); in (0, 1).
+        calibration_ratio: share of the *training* rows set aside for post-hoc calibration; in [0, 1).
+        max_length: token budget per text or sequence (ignored for tabular data).
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 32,
+        num_samples: Optional[int] = 10000,
+        seed: int = 42,
+        split_strategy: str = "temporal",
+        train_ratio: float = 0.8,
+        calibration_ratio: float = 0.0,
+        max_length: int = 256,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ConfigError(f"{type(self).__name__}(batch_size={batch_size}) must be >= 1.")
+        if num_samples is not None and num_samples < 1:
+            raise ConfigError(f"{type(self).__name__}(num_samples={num_samples}) must be >= 1.")
+        if max_length < 1:
+            raise ConfigError(f"{type(self).__name__}(max_length={max_length}) must be >= 1.")
+        validate_split_args(split_strategy, train_ratio, calibration_ratio)
+        self.batch_size = batch_size
+        self.num_samples = num_samples
+        self.seed = seed
+        self.split_strategy = split_strategy
+        self.train_ratio = train_ratio
+        self.calibration_ratio = calibration_ratio
+        self.max_length = max_length
+        self.provenance: Dict[str, Any] = {}
+        self.split_sizes: Dict[str, int] = {}
+        self.input_spec: Dict[str, Any] = {}
+        self._splits: Dict[str, PreparedData] = {}
+        self._tensors: Dict[str, Dict[str, torch.Tensor]] = {}
+
+    # ------------------------------------------------------------------ subclass hook
+    def load(self) -> PreparedData:
+        """Return all rows in time order (subclasses). Raise :class:`DataError` when the data cannot serve."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ Lightning hooks
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self._splits:
+            return
+        data = self.load()
+        if self.num_samples is not None and len(data) > self.num_samples:
+            data = data.take(np.arange(self.num_samples))
+        classes = np.unique(data.labels)
+        if classes.size < 2:
+            raise DataError(
+                f"{type(self).__name__}: the labels hold one class only ({classes.tolist()}) in {len(data)} rows; "
+                "a binary classifier needs both — check the label column and positive_labels."
+            )
+        parts = split_indices(data.labels, self.split_strategy, self.train_ratio, self.calibration_ratio, self.seed)
+        self.provenance = {**data.provenance, "rows_used": len(data)}
+        self._splits = {name: data.take(getattr(parts, name)) for name in ("train", "val", "calibration")}
+        self.input_spec = self._fit_input_spec(self._splits["train"])
+        self._encode_all()
+
+    def _fit_input_spec(self, train: PreparedData) -> Dict[str, Any]:
+        if train.kind == "tabular":
+            return {"kind": "tabular", "feature_names": list(train.feature_names)}
+        if train.kind == "text":
+            return {"kind": "text", "max_length": self.max_length}
+        return {"kind": "sequence", "max_length": self.max_length, "vocab": fit_vocab(train.texts or [])}
+
+    def _encode(self, part: PreparedData) -> torch.Tensor:
+        kind = self.input_spec["kind"]
+        if kind == "tabular":
+            return torch.as_tensor(np.asarray(part.features, dtype=np.float32))
+        if kind == "text":
+            return torch.from_numpy(encode_text(part.texts or [], self.max_length))
+        return torch.from_numpy(encode_sequences(part.texts or [], self.input_spec["vocab"], self.max_length))
+
+    def _encode_all(self) -> None:
+        self._tensors = {
+            name: {
+                "x": self._encode(part),
+                "y": torch.as_tensor(part.labels, dtype=torch.float32),
+                "idx": torch.arange(len(part), dtype=torch.long),
+            }
+            for name, part in self._splits.items()
+        }
+        self.split_sizes = {name: len(part) for name, part in self._splits.items()}
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if not self._tensors:
+            raise RuntimeError(f"{type(self).__name__}.setup() must run before its dataloaders are used.")
+        dataset = _SliceDataset(self._tensors[split])
+        base = (
+            RandomSampler(dataset, generator=torch.Generator().manual_seed(self.seed)) if shuffle else SequentialSampler(dataset)
+        )
+        return DataLoader(dataset, sampler=BatchSampler(base, self.batch_size, drop_last=False), batch_size=None)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        """The validation split: no rows are held back beyond it (documented in the README)."""
+        return self._loader("val", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def calibration_dataloader(self) -> Optional[DataLoader]:
+        return self._loader("calibration", shuffle=False) if self.split_sizes.get("calibration") else None
+
+    # ------------------------------------------------------------------ contract used by callbacks and models
+    @property
+    def input_kind(self) -> str:
+        return self.input_spec.get("kind", "tabular")
+
+    @property
+    def feature_names(self) -> List[str]:
+        return list(self.input_spec.get("feature_names", []))
+
+    @property
+    def num_features(self) -> int:
+        return len(self.feature_names)
+
+    def split(self, name: str) -> PreparedData:
+        return self._splits[name]
+
+    def tensors(self, name: str) -> Dict[str, torch.Tensor]:
+        """The encoded split: ``x``, ``y`` and ``idx`` tensors."""
+        return self._tensors[name]
+
+    def labels(self, split: str) -> np.ndarray:
+        return self._splits[split].labels
+
+    def raw_texts(self, split: str) -> List[str]:
+        return list(self._splits[split].texts or [])
+
+    def describe_rows(self, split: str, indices: Sequence[int]) -> List[str]:
+        part = self._splits[split]
+        if part.kind == "tabular":
+            names = part.feature_names
+            return [" ".join(f"{n}={_fmt(v)}" for n, v in zip(names, part.features[i])) for i in indices]
+        return [part.texts[i] for i in indices]
+
+    def exclude_train_indices(self, indices: Sequence[int]) -> int:
+        """Drop training rows (positions within the train split) before the model is set up; returns the count."""
+        drop = np.unique(np.asarray(list(indices), dtype=np.int64))
+        if drop.size == 0:
+            return 0
+        train = self._splits["train"]
+        keep = np.setdiff1d(np.arange(len(train)), drop)
+        self._splits["train"] = train.take(keep)
+        self._encode_all()
+        return int(drop.size)
+
+    def profile_features(self, split: str) -> Dict[str, np.ndarray]:
+        part = self._splits[split]
+        if part.kind == "tabular":
+            return {n: np.asarray(part.features[:, j], dtype=np.float64) for j, n in enumerate(part.feature_names)}
+        texts = part.texts or []
+        if part.kind == "text":
+            lengths = np.array([len(t) for t in texts], dtype=np.float64)
+            safe = np.maximum(lengths, 1)
+            return {
+                "length_chars": lengths,
+                "frac_upper": np.array([sum(c.isupper() for c in t) for t in texts]) / safe,
+                "frac_digit": np.array([sum(c.isdigit() for c in t) for t in texts]) / safe,
+                "frac_non_ascii": np.array([sum(ord(c) > 127 for c in t) for t in texts]) / safe,
+            }
+        tokens = [t.split() for t in texts]
+        return {
+            "length_tokens": np.array([len(t) for t in tokens], dtype=np.float64),
+            "distinct_tokens": np.array([len(set(t)) for t in tokens], dtype=np.float64),
+        }
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{float(value):.4g}"

@@ -1,0 +1,186 @@
+"""Base LightningModule for every binary classifier: metrics, their names, logging and prediction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+from torchmetrics import MetricCollection
+from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score, BinaryPrecision, BinaryRecall
+
+from lightning_modules.components.calibration import BinaryECE
+from nethical.exceptions import ConfigError, DataError
+from nethical.registry import WEIGHTS_FILE
+
+INPUT_DESCRIPTIONS = {
+    "tabular": "numeric feature columns",
+    "text": "a text column",
+    "sequence": "a column of whitespace-separated action tokens",
+}
+
+
+class BaseClassifierModule(pl.LightningModule):
+    """Owns metrics (``train/loss``, ``val/acc``, ``val/precision``, ``val/recall``, ``val/f1``, ``val/auroc``,
+    ``val/ece``, and ``test/...``), logs them per epoch with ``sync_dist=True``, and returns P(y=1) from
+    :meth:`predict_step`.
+
+    Subclasses set ``model_type`` and ``input_kinds``, build their layers in :meth:`build` from the datamodule's
+    ``input_spec`` (so input sizes are never config), and implement :meth:`forward` returning logits.
+
+    Args:
+        lr: learning rate.
+        weight_decay: L2 penalty (AdamW-style decoupled for torch models).
+        ece_bins: equal-width bins for the expected calibration error.
+    """
+
+    model_type: str = "base"
+    input_kinds: Tuple[str, ...] = ("tabular",)
+
+    def __init__(self, lr: float = 1e-2, weight_decay: float = 0.0, ece_bins: int = 10) -> None:
+        super().__init__()
+        if lr <= 0:
+            raise ConfigError(f"{type(self).__name__}(lr={lr}) must be > 0.")
+        if ece_bins < 1:
+            raise ConfigError(f"{type(self).__name__}(ece_bins={ece_bins}) must be >= 1 (--ece-bins).")
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.ece_bins = ece_bins
+        self.input_spec: Dict[str, Any] = {}
+        self.register_buffer("temperature", torch.ones(()))
+        self.train_metrics = MetricCollection({"acc": BinaryAccuracy()}, prefix="train/")
+        self.val_metrics = self._metric_collection("val/")
+        self.test_metrics = self._metric_collection("test/")
+
+    def _metric_collection(self, prefix: str) -> MetricCollection:
+        return MetricCollection(
+            {
+                "acc": BinaryAccuracy(),
+                "precision": BinaryPrecision(),
+                "recall": BinaryRecall(),
+                "f1": BinaryF1Score(),
+                "auroc": BinaryAUROC(),
+                "ece": BinaryECE(n_bins=self.ece_bins),
+            },
+            prefix=prefix,
+        )
+
+    # ------------------------------------------------------------------ building from the data
+    @property
+    def is_built(self) -> bool:
+        return bool(self.input_spec)
+
+    def build(self, input_spec: Dict[str, Any]) -> None:
+        """Create the layers for ``input_spec`` (subclasses call super first)."""
+        kind = input_spec.get("kind")
+        if kind not in self.input_kinds:
+            expected = " or ".join(INPUT_DESCRIPTIONS[k] for k in self.input_kinds)
+            found = input_spec.get("feature_names") or input_spec.get("text_field") or kind
+            raise DataError(
+                f"model type {self.model_type!r} expects {expected}, but the data provides {kind} input ({found}); "
+                f"choose a model type for {kind} data or point the data options at the right columns."
+            )
+        self.input_spec = dict(input_spec)
+
+    def setup(self, stage: str) -> None:
+        if self.is_built:
+            return
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None or not getattr(datamodule, "input_spec", None):
+            raise RuntimeError(f"{type(self).__name__} needs a Nethical datamodule to size its layers.")
+        self.build(datamodule.input_spec)
+        if stage == "fit":
+            self.fit_preprocessing(datamodule)
+
+    def fit_preprocessing(self, datamodule: Any) -> None:
+        """Fit input statistics on the training split only (no validation leakage). Default: nothing."""
+
+    # ------------------------------------------------------------------ forward and steps
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - subclasses
+        raise NotImplementedError
+
+    def calibrated_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).reshape(-1) / self.temperature
+
+    def predict_proba_batch(self, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """P(y=1) for a batch dict, on the module's device."""
+        return torch.sigmoid(self.calibrated_logits(batch["x"].to(self.device)))
+
+    def regularization(self) -> torch.Tensor:
+        return torch.zeros((), device=self.device)
+
+    def _shared_step(self, batch: Dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits = self.calibrated_logits(batch["x"])
+        target = batch["y"].to(logits.dtype)
+        loss = F.binary_cross_entropy_with_logits(logits, target)
+        probs = torch.sigmoid(logits.detach()).float()
+        metrics = {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[stage]
+        metrics.update(probs, target.long())
+        bs = target.shape[0]
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=bs, prog_bar=stage != "train")
+        self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=True, batch_size=bs, prog_bar=stage == "val")
+        if stage == "train":
+            loss = loss + self.regularization()
+        return loss
+
+    def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: Dict[str, torch.Tensor], batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        return self.predict_proba_batch(batch)
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+        """P(y=1) for an encoded input tensor, in eval mode, returned on the CPU."""
+        was_training = self.training
+        self.eval()
+        out = [self.predict_proba_batch({"x": x[i : i + batch_size]}).float().cpu() for i in range(0, x.shape[0], batch_size)]
+        self.train(was_training)
+        return torch.cat(out) if out else torch.empty(0)
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    # ------------------------------------------------------------------ saving
+    def card_extras(self) -> Dict[str, Any]:
+        """Model-specific facts for the model card (e.g. the heuristic's weight table)."""
+        return {}
+
+    def init_args(self) -> Dict[str, Any]:
+        """Constructor arguments as saved in the model card (JSON-serializable)."""
+        return {k: v for k, v in dict(self.hparams).items() if not str(k).startswith("_")}
+
+    def save_artifacts(self, directory: Path) -> List[str]:
+        """Write the weights into ``directory``; returns the file names written."""
+        from safetensors.torch import save_file
+
+        save_file(self.export_state(), str(Path(directory) / WEIGHTS_FILE))
+        return [WEIGHTS_FILE]
+
+    @classmethod
+    def load_saved(cls, model_dir: Path, card: Dict[str, Any]) -> "BaseClassifierModule":
+        """Rebuild from a model card and its safetensors weights (no pickle), in eval mode."""
+        from safetensors.torch import load_file
+
+        model = cls(**card.get("init_args", {}))
+        model.build(card["input_spec"])
+        model.import_state(load_file(str(Path(model_dir) / WEIGHTS_FILE)))
+        return model.eval()
+
+    def export_state(self) -> Dict[str, torch.Tensor]:
+        """Tensors to save (safetensors); metric states are left out."""
+        return {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items() if "_metrics." not in k}
+
+    def import_state(self, state: Dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        missing = [k for k in missing if "_metrics." not in k]
+        if missing or unexpected:
+            raise RuntimeError(f"saved weights do not match {type(self).__name__}: missing {missing}, unexpected {unexpected}")

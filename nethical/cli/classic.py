@@ -1,0 +1,190 @@
+"""``nethical-train`` / ``python training/train_any_model.py``: the classic flag interface.
+
+Every flag is translated into LightningCLI arguments on top of ``configs/<model-type>.yaml`` and run through
+:class:`nethical.cli.lightning_cli.NethicalCLI`, so there is one training code path. ``--print-args`` shows the
+translation without training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from nethical.cli.errors import run_guarded
+from nethical.exceptions import ConfigError
+from nethical.fileio import check_writable_dir
+from nethical.paths import CONFIG_DIR
+
+MODEL_TYPES = ("heuristic", "logistic", "simple_transformer", "anomaly", "correlation")
+SPLIT_STRATEGIES = ("temporal", "random", "stratified")
+MIN_SAMPLES = 50
+
+
+def available_model_types() -> List[str]:
+    return [t for t in MODEL_TYPES if (CONFIG_DIR / f"{t}.yaml").is_file()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="nethical-train",
+        description="Train Nethical safety classifiers (classic flags; same code path as `nethical fit`).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model-type", required=True, help=f"one of {', '.join(MODEL_TYPES)}, or all")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--num-samples", type=int, default=10000, help="rows generated (synthetic) or used at most (real data)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--models-dir", default="models")
+    p.add_argument("--split-strategy", choices=SPLIT_STRATEGIES, default="temporal")
+    p.add_argument("--train-ratio", type=float, default=0.8)
+    p.add_argument("--promotion-max-ece", type=float, default=0.08)
+    p.add_argument("--promotion-min-accuracy", type=float, default=0.85)
+    p.add_argument("--ece-bins", type=int, default=10)
+    p.add_argument("--config", default=None, help="a YAML config to use instead of configs/<model-type>.yaml")
+    p.add_argument("--logs-dir", default="lightning_logs", help="TensorBoard log directory")
+    p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
+    p.add_argument("--print-args", action="store_true", help="print the LightningCLI arguments and exit")
+    p.add_argument("--verbose", action="store_true", help="tracebacks on errors")
+    return p
+
+
+def validate(ns: argparse.Namespace) -> List[str]:
+    """Check every flag before anything is written; returns the model types to train."""
+    requested = ns.model_type
+    available = available_model_types()
+    if requested == "all":
+        types = available
+    elif requested not in MODEL_TYPES:
+        raise ConfigError(f"--model-type {requested!r} is not a model type; choose one of {', '.join(MODEL_TYPES)} or all.")
+    elif requested not in available and ns.config is None:
+        raise ConfigError(
+            f"--model-type {requested} is not available in this version yet; available: {', '.join(available)}."
+        )
+    else:
+        types = [requested]
+    if ns.epochs < 1:
+        raise ConfigError(f"--epochs {ns.epochs} must be at least 1.")
+    if ns.batch_size < 1:
+        raise ConfigError(f"--batch-size {ns.batch_size} must be at least 1.")
+    if not 0.0 < ns.train_ratio < 1.0 or math.isnan(ns.train_ratio):
+        raise ConfigError(f"--train-ratio {ns.train_ratio} must be strictly between 0 and 1, e.g. 0.8.")
+    smallest = min(ns.train_ratio, 1 - ns.train_ratio)
+    if ns.num_samples < MIN_SAMPLES or ns.num_samples * smallest < 10:
+        raise ConfigError(
+            f"--num-samples {ns.num_samples} is too small to split with --train-ratio {ns.train_ratio}; "
+            f"use at least {max(MIN_SAMPLES, math.ceil(10 / smallest))}."
+        )
+    for flag, value in (("--promotion-max-ece", ns.promotion_max_ece), ("--promotion-min-accuracy", ns.promotion_min_accuracy)):
+        if math.isnan(value) or not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{flag} {value} must be within [0, 1].")
+    if ns.ece_bins < 1:
+        raise ConfigError(f"--ece-bins {ns.ece_bins} must be at least 1.")
+    if ns.config is not None and not Path(ns.config).is_file():
+        raise ConfigError(f"config file {ns.config!r} does not exist; pass an existing YAML file (see configs/).")
+    check_writable_dir(ns.models_dir, "models dir", "--models-dir")
+    if not ns.no_tensorboard:
+        check_writable_dir(ns.logs_dir, "logs dir", "--logs-dir")
+    return types
+
+
+def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
+    """The ``nethical fit`` arguments equivalent to these flags for one model type."""
+    config = ns.config or str(CONFIG_DIR / f"{model_type}.yaml")
+    args = [
+        "fit", "--config", config,
+        "--seed_everything", str(ns.seed),
+        "--trainer.max_epochs", str(ns.epochs),
+        "--data.init_args.batch_size", str(ns.batch_size),
+        "--data.init_args.num_samples", str(ns.num_samples),
+        "--data.init_args.seed", str(ns.seed),
+        "--data.init_args.split_strategy", ns.split_strategy,
+        "--data.init_args.train_ratio", str(ns.train_ratio),
+        "--model.init_args.ece_bins", str(ns.ece_bins),
+        "--gate.models_dir", str(ns.models_dir),
+        "--gate.max_ece", str(ns.promotion_max_ece),
+        "--gate.min_accuracy", str(ns.promotion_min_accuracy),
+        "--gate.ece_bins", str(ns.ece_bins),
+    ]
+    if ns.no_tensorboard:
+        args += ["--trainer.logger", "false"]
+    else:
+        args += ["--trainer.logger.init_args.save_dir", str(ns.logs_dir)]
+    return args
+
+
+def train_one(args: List[str]) -> Dict[str, Any]:
+    from callbacks.promotion_gate import PromotionGate
+    from nethical.cli.lightning_cli import NethicalCLI
+
+    cli = NethicalCLI(args=args)
+    gate = cli.callback(PromotionGate)
+    if gate is None or gate.result is None:
+        raise RuntimeError("training finished without a promotion decision")
+    return gate.result
+
+
+def format_summary(rows: List[Dict[str, Any]]) -> str:
+    header = f"{'model type':<20} {'accuracy':>8} {'ece':>7} {'promoted':>8} {'seconds':>8}  saved to / error"
+    lines = ["Training summary:", header, "-" * len(header)]
+    for r in rows:
+        if r.get("error"):
+            lines.append(f"{r['model_type']:<20} {'-':>8} {'-':>7} {'FAILED':>8} {r['seconds']:>8.1f}  {r['error']}")
+        else:
+            m = r["metrics"]
+            lines.append(
+                f"{r['model_type']:<20} {m['accuracy']:>8.4f} {m['ece']:>7.4f} {'yes' if r['promoted'] else 'no':>8} "
+                f"{r['seconds']:>8.1f}  {r['saved_dir']}"
+            )
+    return "\n".join(lines)
+
+
+def run(ns: argparse.Namespace) -> int:
+    from callbacks.events import new_run_id
+
+    types = validate(ns)
+    if ns.print_args:
+        for t in types:
+            print(" ".join(["nethical"] + lightning_args(ns, t)))
+        return 0
+    if "LOCAL_RANK" not in os.environ:  # DDP workers keep the id their launcher gave them
+        new_run_id()
+    rows: List[Dict[str, Any]] = []
+    for model_type in types:
+        started = time.perf_counter()
+        if len(types) == 1:
+            result = train_one(lightning_args(ns, model_type))
+            rows.append({**result, "seconds": time.perf_counter() - started})
+            continue
+        try:
+            result = train_one(lightning_args(ns, model_type))
+            rows.append({**result, "seconds": time.perf_counter() - started})
+        except Exception as exc:  # noqa: BLE001 - one failing type must not stop the others
+            if ns.verbose:
+                import traceback
+
+                traceback.print_exc()
+            rows.append({"model_type": model_type, "error": " ".join(str(exc).split())[:300], "seconds": time.perf_counter() - started})
+    if _is_rank_zero():
+        print(format_summary(rows), flush=True)
+    return 1 if any(r.get("error") for r in rows) else 0
+
+
+def _is_rank_zero() -> bool:
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    verbose = "--verbose" in argv
+    return run_guarded(lambda: run(parser.parse_args(argv)), verbose=verbose)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

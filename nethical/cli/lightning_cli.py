@@ -1,0 +1,73 @@
+"""``nethical fit|validate|test|predict``: the LightningCLI subclass (imports Lightning)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, List, Optional, Sequence
+
+from lightning.pytorch.cli import LightningCLI
+
+from callbacks.plain_progress import PlainProgress
+from callbacks.promotion_gate import PromotionGate
+from datamodules.base import BaseDataModule
+from lightning_modules.base import BaseClassifierModule
+
+# Added to every run in this order (see callbacks/events.py): audit first, so it receives every event.
+def _callback_groups():  # TEMPORARY: tolerate callbacks still being written
+    import importlib
+    groups = []
+    for key, mod, name in (("audit", "callbacks.audit_log", "AuditLogCallback"), ("governance", "callbacks.governance", "GovernanceCallback"),
+                           ("gate", "callbacks.promotion_gate", "PromotionGate"), ("drift", "callbacks.drift", "DriftCallback")):
+        try:
+            groups.append((key, getattr(importlib.import_module(mod), name)))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(groups)
+
+
+CALLBACK_GROUPS = _callback_groups()
+
+
+class NethicalCLI(LightningCLI):
+    """LightningCLI over every Nethical model (``--model``) and datamodule (``--data``), with the audit, governance,
+    promotion-gate and drift callbacks always present (``--audit.*``, ``--governance.*``, ``--gate.*``, ``--drift.*``;
+    audit, governance and drift do nothing until ``enabled: true``)."""
+
+    def __init__(self, args: Optional[Sequence[str]] = None, run: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("save_config_kwargs", {"overwrite": False})
+        kwargs.setdefault("seed_everything_default", 42)
+        kwargs.setdefault("parser_kwargs", {"prog": "nethical", "exit_on_error": True})
+        super().__init__(
+            BaseClassifierModule,
+            BaseDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            args=list(args) if args is not None else None,
+            run=run,
+            **kwargs,
+        )
+
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        for key, cls in CALLBACK_GROUPS:
+            parser.add_lightning_class_args(cls, key)
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        enable_bar = self.config_init[self.subcommand]["trainer"].get("enable_progress_bar", True) if self.subcommand else True
+        if enable_bar is not False and not sys.stdout.isatty():
+            extra = list(kwargs.get("callbacks") or [])
+            extra.append(PlainProgress())
+            kwargs["callbacks"] = extra
+        return super().instantiate_trainer(**kwargs)
+
+    def callback(self, cls: type) -> Any:
+        """The trainer's callback of type ``cls`` (e.g. the PromotionGate, to read its result)."""
+        for cb in self.trainer.callbacks:
+            if isinstance(cb, cls):
+                return cb
+        return None
+
+
+def run_lightning_cli(args: List[str]) -> int:
+    args = [a for a in args if a != "--verbose"]
+    NethicalCLI(args=args)
+    return 0

@@ -1,0 +1,1 @@
+"""Data preparation that needs no Lightning: synthetic generators, splits, encoders, file loading."""

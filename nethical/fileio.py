@@ -1,0 +1,83 @@
+"""Crash-safe file writes and hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Union
+
+from nethical.exceptions import OutputError
+
+PathLike = Union[str, os.PathLike]
+
+
+def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``: never half-written."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; choose a writable directory.") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc} (disk full or read-only?); nothing was changed.") from None
+
+
+def atomic_write_json(path: PathLike, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8"))
+
+
+def fsync_dir(path: PathLike) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def check_writable_dir(path: PathLike, what: str, flag: str) -> None:
+    """Fail early (nothing written) when ``path`` cannot be created or written.
+
+    Walks up to the nearest existing ancestor and probes it with a temp file that is removed at once, so the check
+    also works for root (whom permission bits do not stop) on a read-only file system.
+    """
+    path = Path(path).expanduser()
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise OutputError(f"{what} {str(path)!r} is not usable: {str(probe)!r} is a file, not a directory; pass another {flag}.")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".nethical-write-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise OutputError(f"{what} {str(path)!r} is not writable ({exc.strerror or exc}); pass a writable {flag}.") from None

@@ -1,0 +1,84 @@
+"""``nethical predict --model-dir DIR --input FILE``: score new rows with a saved model."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from nethical.exceptions import DataError
+
+
+def read_rows(path: Path, limit: Optional[int] = None) -> List[Dict[str, Any]]:
+    """Rows of a CSV/TSV (header line) or JSON Lines file as dicts."""
+    if not path.is_file():
+        raise DataError(f"input file {str(path)!r} does not exist; pass a CSV or JSONL file with --input.")
+    rows: List[Dict[str, Any]] = []
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+                for lineno, line in enumerate(fh, 1):
+                    if line.strip():
+                        try:
+                            row = json.loads(line)
+                        except ValueError:
+                            raise DataError(f"{path}:{lineno} is not valid JSON; fix or remove that line.") from None
+                        if not isinstance(row, dict):
+                            raise DataError(f"{path}:{lineno} is not a JSON object; each line must be an object of fields.")
+                        rows.append(row)
+                    if limit and len(rows) >= limit:
+                        break
+            else:
+                delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+                for row in csv.DictReader(fh, delimiter=delimiter):
+                    rows.append(row)
+                    if limit and len(rows) >= limit:
+                        break
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text; convert it or pass another --input.") from None
+    if not rows:
+        raise DataError(f"{path} holds no rows; pass a file with a header and at least one row.")
+    return rows
+
+
+def predict_rows(model_dir: Path, rows: List[Dict[str, Any]], text_field: str = "text") -> List[float]:
+    """P(y=1) for each dict row, with the saved model in ``model_dir``."""
+    import torch
+
+    from nethical.data.encoding import encode_inputs
+    from nethical.registry import load_model
+
+    model, card = load_model(model_dir)
+    predict_raw = getattr(model, "predict_proba_rows", None)
+    if callable(predict_raw):
+        return [float(p) for p in predict_raw(rows, text_field=text_field)]
+    x = torch.from_numpy(encode_inputs(card["input_spec"], rows, text_field=text_field))
+    return [float(p) for p in model.predict_proba(x)]
+
+
+def _cmd_predict(ns: argparse.Namespace) -> int:
+    rows = read_rows(Path(ns.input), ns.limit)
+    probs = predict_rows(Path(ns.model_dir), rows, ns.text_field)
+    out = open(ns.output, "w", encoding="utf-8") if ns.output else sys.stdout
+    try:
+        for i, p in enumerate(probs):
+            out.write(json.dumps({"index": i, "probability": round(p, 6), "label": int(p >= ns.threshold)}) + "\n")
+    finally:
+        if ns.output:
+            out.close()
+    print(f"scored {len(probs)} rows with {ns.model_dir}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("predict", help="score rows of a CSV/JSONL file with a saved model")
+    p.add_argument("--model-dir", required=True, help="a saved model directory, e.g. models/current/logistic")
+    p.add_argument("--input", required=True, help="CSV (header row) or JSONL file of rows")
+    p.add_argument("--output", default=None, help="write JSONL here instead of stdout")
+    p.add_argument("--text-field", default="text", help="field holding the text/sequence for text and sequence models")
+    p.add_argument("--threshold", type=float, default=0.5, help="label = 1 when P(y=1) >= threshold")
+    p.add_argument("--limit", type=int, default=None, help="score at most this many rows")
+    p.set_defaults(func=_cmd_predict)
