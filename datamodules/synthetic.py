@@ -6,10 +6,8 @@ from typing import Optional
 
 from datamodules.base import BaseDataModule
 from nethical.data.prepared import PreparedData
-from nethical.data.synthetic import risk_features
+from nethical.data.synthetic import SYNTHETIC_TASKS, generate
 from nethical.exceptions import ConfigError
-
-SYNTHETIC_TASKS = ("risk",)
 
 
 class SyntheticDataModule(BaseDataModule):
@@ -47,13 +45,6 @@ class SyntheticDataModule(BaseDataModule):
         self.reason = reason
 
     def load(self) -> PreparedData:
-        n = self.num_samples or 10000
-        data = risk_features(n, seed=self.seed, label_noise=self.label_noise)
-        return PreparedData(
-            kind="tabular",
-            labels=data.labels,
-            features=data.features,
-            feature_names=data.feature_names,
-            provenance={"source": "synthetic", "task": self.task, "seed": self.seed, "label_noise": self.label_noise,
-                        "num_samples": n, "reason": self.reason},
-        )
+        data = generate(self.task, self.num_samples or 10000, seed=self.seed, label_noise=self.label_noise)
+        data.provenance["reason"] = self.reason
+        return data

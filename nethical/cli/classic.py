@@ -46,6 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promotion-max-ece", type=float, default=0.08)
     p.add_argument("--promotion-min-accuracy", type=float, default=0.85)
     p.add_argument("--ece-bins", type=int, default=10)
+    audit = p.add_argument_group("audit log (Merkle tree, tamper-evident)")
+    audit.add_argument("--enable-audit", action="store_true", help="record the run in a Merkle audit log")
+    audit.add_argument("--audit-path", default="training_audit_logs", help="audit log directory")
+    audit.add_argument("--audit-signing-key", default=None, help="Ed25519 private key (PEM) that signs each chunk's tree head")
+    gov = p.add_argument_group("governance validation")
+    gov.add_argument("--enable-governance", action="store_true", help="scan training data and predictions")
+    gov.add_argument("--gov-data-samples", default="100", help="training samples to scan, or all")
+    gov.add_argument("--gov-pred-samples", default="50", help="validation predictions to scan, or all")
+    gov.add_argument("--gov-policy", choices=("report", "quarantine", "block"), default="report",
+                     help="report: count and list; quarantine: drop flagged training samples; block: stop before training")
+    gov.add_argument("--gov-fail-on-violations", action="store_true", help="same as --gov-policy block")
+    drift = p.add_argument_group("ethical drift tracking")
+    drift.add_argument("--enable-drift-tracking", action="store_true", help="record a cohort observation and report drift")
+    drift.add_argument("--drift-report-dir", default="training_drift_reports", help="cohort store and drift reports")
+    drift.add_argument("--cohort-id", default=None, help="cohort of this run (default: <model-type>_<timestamp>)")
     p.add_argument("--config", default=None, help="a YAML config to use instead of configs/<model-type>.yaml")
     p.add_argument("--logs-dir", default="lightning_logs", help="TensorBoard log directory")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
@@ -85,9 +100,22 @@ def validate(ns: argparse.Namespace) -> List[str]:
             raise ConfigError(f"{flag} {value} must be within [0, 1].")
     if ns.ece_bins < 1:
         raise ConfigError(f"--ece-bins {ns.ece_bins} must be at least 1.")
+    for flag, value in (("--gov-data-samples", ns.gov_data_samples), ("--gov-pred-samples", ns.gov_pred_samples)):
+        if value != "all" and not (value.isdigit() and int(value) >= 1):
+            raise ConfigError(f"{flag} {value!r} must be a positive whole number or all.")
+    if ns.audit_signing_key is not None and not Path(ns.audit_signing_key).is_file():
+        raise ConfigError(f"--audit-signing-key {ns.audit_signing_key!r} does not exist; pass an Ed25519 private key PEM file.")
     if ns.config is not None and not Path(ns.config).is_file():
         raise ConfigError(f"config file {ns.config!r} does not exist; pass an existing YAML file (see configs/).")
     check_writable_dir(ns.models_dir, "models dir", "--models-dir")
+    if ns.enable_audit:
+        check_writable_dir(ns.audit_path, "audit dir", "--audit-path")
+    if ns.enable_drift_tracking:
+        from nethical.drift.store import validate_cohort_id
+
+        if ns.cohort_id is not None:
+            validate_cohort_id(ns.cohort_id)
+        check_writable_dir(ns.drift_report_dir, "drift report dir", "--drift-report-dir")
     if not ns.no_tensorboard:
         check_writable_dir(ns.logs_dir, "logs dir", "--logs-dir")
     return types
@@ -111,6 +139,18 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         "--gate.min_accuracy", str(ns.promotion_min_accuracy),
         "--gate.ece_bins", str(ns.ece_bins),
     ]
+    if ns.enable_audit:
+        args += ["--audit.enabled", "true", "--audit.audit_path", str(ns.audit_path)]
+        if ns.audit_signing_key:
+            args += ["--audit.signing_key", str(ns.audit_signing_key)]
+    if ns.enable_governance:
+        policy = "block" if ns.gov_fail_on_violations else ns.gov_policy
+        args += ["--governance.enabled", "true", "--governance.data_samples", ns.gov_data_samples,
+                 "--governance.pred_samples", ns.gov_pred_samples, "--governance.policy", policy]
+    if ns.enable_drift_tracking:
+        args += ["--drift.enabled", "true", "--drift.report_dir", str(ns.drift_report_dir)]
+        if ns.cohort_id:
+            args += ["--drift.cohort_id", ns.cohort_id]
     if ns.no_tensorboard:
         args += ["--trainer.logger", "false"]
     else:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, List, Optional, Sequence
 
 from lightning.pytorch.cli import LightningCLI
 
 from callbacks.plain_progress import PlainProgress
 from callbacks.promotion_gate import PromotionGate
+from callbacks.save_config import NethicalSaveConfig
 from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
+
+# The classic CLI calls LightningCLI(args=...) while sys.argv still holds its own flags (DDP launchers re-run
+# sys.argv, so it must stay intact); Lightning warns about that combination, which is intended here.
+warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
 
 # Added to every run in this order (see callbacks/events.py): audit first, so it receives every event.
 def _callback_groups():  # TEMPORARY: tolerate callbacks still being written
@@ -34,6 +41,7 @@ class NethicalCLI(LightningCLI):
     audit, governance and drift do nothing until ``enabled: true``)."""
 
     def __init__(self, args: Optional[Sequence[str]] = None, run: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("save_config_callback", NethicalSaveConfig)
         kwargs.setdefault("save_config_kwargs", {"overwrite": False})
         kwargs.setdefault("seed_everything_default", 42)
         kwargs.setdefault("parser_kwargs", {"prog": "nethical", "exit_on_error": True})

@@ -71,3 +71,21 @@ def risk_features(num_samples: int, seed: int = 42, label_noise: float = 0.02) -
         feature_names=list(RISK_FEATURES),
         description={"task": "risk", "label_noise": label_noise, "seed": seed, "num_samples": num_samples},
     )
+
+
+# task name -> (input kind, generator); model types pick their task in configs/<type>.yaml
+SYNTHETIC_TASKS = {"risk": ("tabular", risk_features)}
+
+
+def generate(task: str, num_samples: int, seed: int = 42, label_noise: float = 0.02) -> "PreparedData":
+    """Synthetic rows for ``task`` as :class:`~nethical.data.prepared.PreparedData` with ``source: synthetic``."""
+    from nethical.data.prepared import PreparedData
+
+    if task not in SYNTHETIC_TASKS:
+        raise ConfigError(f"synthetic task {task!r} is not known; use one of {', '.join(SYNTHETIC_TASKS)}.")
+    kind, make = SYNTHETIC_TASKS[task]
+    data = make(num_samples, seed=seed, label_noise=label_noise)
+    provenance = {"source": "synthetic", "task": task, "seed": seed, "label_noise": label_noise, "num_samples": num_samples}
+    if kind == "tabular":
+        return PreparedData(kind=kind, labels=data.labels, features=data.features, feature_names=data.feature_names, provenance=provenance)
+    return PreparedData(kind=kind, labels=data.labels, texts=list(data.texts), provenance=provenance)
