@@ -7,7 +7,9 @@ from typing import Any, Dict, List, Optional, Sequence
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset
+
+from datamodules.batch_sampler import ShardedBatchSampler
 
 from nethical.data.encoding import encode_sequences, encode_text, fit_vocab
 from nethical.data.prepared import PreparedData
@@ -131,10 +133,10 @@ class BaseDataModule(pl.LightningDataModule):
         if not self._tensors:
             raise RuntimeError(f"{type(self).__name__}.setup() must run before its dataloaders are used.")
         dataset = _SliceDataset(self._tensors[split])
-        base = (
-            RandomSampler(dataset, generator=torch.Generator().manual_seed(self.seed)) if shuffle else SequentialSampler(dataset)
-        )
-        return DataLoader(dataset, sampler=BatchSampler(base, self.batch_size, drop_last=False), batch_size=None)
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        sampler = ShardedBatchSampler(len(dataset), self.batch_size, shuffle, self.seed, rank, world)
+        return DataLoader(dataset, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     drift.add_argument("--enable-drift-tracking", action="store_true", help="record a cohort observation and report drift")
     drift.add_argument("--drift-report-dir", default="training_drift_reports", help="cohort store and drift reports")
     drift.add_argument("--cohort-id", default=None, help="cohort of this run (default: <model-type>_<timestamp>)")
+    hw = p.add_argument_group("hardware and cluster (Lightning Trainer settings)")
+    hw.add_argument("--accelerator", default=None, help="cpu, gpu, auto, ... (default: the config's, auto)")
+    hw.add_argument("--devices", default=None, help="devices per node: a number, a list such as 0,1, or auto")
+    hw.add_argument("--strategy", default=None, help="auto, ddp, ddp_spawn, ...")
+    hw.add_argument("--num-nodes", type=int, default=None, help="nodes for multi-node DDP")
+    hw.add_argument("--precision", default=None, help="32-true, 16-mixed, bf16-mixed, ...")
+    hw.add_argument("--ckpt-path", default=None, help="resume from this checkpoint, or 'last' for the latest of the model type")
     p.add_argument("--config", default=None, help="a YAML config to use instead of configs/<model-type>.yaml")
     p.add_argument("--logs-dir", default="lightning_logs", help="TensorBoard log directory")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
@@ -105,6 +112,10 @@ def validate(ns: argparse.Namespace) -> List[str]:
             raise ConfigError(f"{flag} {value!r} must be a positive whole number or all.")
     if ns.audit_signing_key is not None and not Path(ns.audit_signing_key).is_file():
         raise ConfigError(f"--audit-signing-key {ns.audit_signing_key!r} does not exist; pass an Ed25519 private key PEM file.")
+    if ns.num_nodes is not None and ns.num_nodes < 1:
+        raise ConfigError(f"--num-nodes {ns.num_nodes} must be at least 1.")
+    if ns.ckpt_path not in (None, "last", "hpc", "best") and not Path(ns.ckpt_path).is_file():
+        raise ConfigError(f"--ckpt-path {ns.ckpt_path!r} does not exist; pass a checkpoint file or 'last'.")
     if ns.config is not None and not Path(ns.config).is_file():
         raise ConfigError(f"config file {ns.config!r} does not exist; pass an existing YAML file (see configs/).")
     check_writable_dir(ns.models_dir, "models dir", "--models-dir")
@@ -151,6 +162,13 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         args += ["--drift.enabled", "true", "--drift.report_dir", str(ns.drift_report_dir)]
         if ns.cohort_id:
             args += ["--drift.cohort_id", ns.cohort_id]
+    for flag, key in (("accelerator", "accelerator"), ("devices", "devices"), ("strategy", "strategy"),
+                      ("num_nodes", "num_nodes"), ("precision", "precision")):
+        value = getattr(ns, flag)
+        if value is not None:
+            args += [f"--trainer.{key}", str(value)]
+    if ns.ckpt_path is not None:
+        args += ["--ckpt_path", ns.ckpt_path]
     if ns.no_tensorboard:
         args += ["--trainer.logger", "false"]
     else:

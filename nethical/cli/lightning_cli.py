@@ -60,11 +60,12 @@ class NethicalCLI(LightningCLI):
             parser.add_lightning_class_args(cls, key)
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
-        enable_bar = self.config_init[self.subcommand]["trainer"].get("enable_progress_bar", True) if self.subcommand else True
-        if enable_bar is not False and not sys.stdout.isatty():
-            extra = list(kwargs.get("callbacks") or [])
-            extra.append(PlainProgress())
-            kwargs["callbacks"] = extra
+        """Use plain per-epoch lines instead of the TQDM bar when stdout is not a terminal."""
+        trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
+        if trainer_cfg.get("enable_progress_bar", True) is not False and not sys.stdout.isatty():
+            configured = trainer_cfg.get("callbacks") or []
+            configured = configured if isinstance(configured, list) else [configured]
+            kwargs["callbacks"] = [*configured, PlainProgress()]
         return super().instantiate_trainer(**kwargs)
 
     def callback(self, cls: type) -> Any:
