@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
 from lightning.pytorch.cli import LightningCLI
@@ -13,6 +14,7 @@ from callbacks.promotion_gate import PromotionGate
 from callbacks.save_config import NethicalSaveConfig
 from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
+from nethical.exceptions import ModelLoadError
 
 # The classic CLI calls LightningCLI(args=...) while sys.argv still holds its own flags (DDP launchers re-run
 # sys.argv, so it must stay intact); Lightning warns about that combination, which is intended here.
@@ -68,12 +70,59 @@ class NethicalCLI(LightningCLI):
             kwargs["callbacks"] = [*configured, PlainProgress()]
         return super().instantiate_trainer(**kwargs)
 
+    def _parse_ckpt_path(self) -> None:
+        # Lightning reads hyperparameters from an explicit checkpoint while parsing: check the file first.
+        if self.config.get("subcommand"):
+            ckpt = self.config[self.config.subcommand].get("ckpt_path")
+            if ckpt and ckpt not in ("last", "best", "hpc", "registry"):
+                check_checkpoint(Path(str(ckpt)))
+        super()._parse_ckpt_path()
+
+    def before_fit(self) -> None:
+        """Fail with one clear line on a corrupted or foreign checkpoint, before any training starts."""
+        ckpt = self.config_init[self.subcommand].get("ckpt_path")
+        path = self._resolve_ckpt(ckpt)
+        if path is not None:
+            check_checkpoint(path)
+
+    def _resolve_ckpt(self, ckpt: Any) -> Optional[Path]:
+        if ckpt in (None, "best", "hpc", "registry"):
+            return None
+        if ckpt == "last":
+            for cb in self.trainer.checkpoint_callbacks:
+                candidate = Path(cb.dirpath or "") / "last.ckpt"
+                if cb.dirpath and candidate.is_file():
+                    return candidate
+            return None
+        return Path(str(ckpt))
+
     def callback(self, cls: type) -> Any:
         """The trainer's callback of type ``cls`` (e.g. the PromotionGate, to read its result)."""
         for cb in self.trainer.callbacks:
             if isinstance(cb, cls):
                 return cb
         return None
+
+
+def check_checkpoint(path: Path) -> None:
+    """A checkpoint must exist and load as data only (``weights_only=True``: no pickled code runs)."""
+    import torch
+
+    if not path.is_file():
+        raise ModelLoadError(f"checkpoint {str(path)!r} does not exist; pass an existing file or 'last'.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure here means the file cannot serve
+        reason = " ".join(str(exc).split())
+        if "WeightsUnpickler error:" in reason:  # torch's message is long; keep the part that names the problem
+            reason = reason.split("WeightsUnpickler error:", 1)[1].split(" Check the")[0].strip()
+        reason = reason[:160]
+        raise ModelLoadError(
+            f"checkpoint {str(path)!r} is corrupted or not a safe Lightning checkpoint ({type(exc).__name__}: {reason}); "
+            "delete it or pass another --ckpt-path."
+        ) from None
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+        raise ModelLoadError(f"checkpoint {str(path)!r} has no state_dict; it is not a Lightning checkpoint.")
 
 
 def run_lightning_cli(args: List[str]) -> int:
