@@ -1,0 +1,184 @@
+"""AuditLog: journal + chunk files, the prev_root chain, crash recovery, locking, append_events, the summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from nethical.audit import AuditLog, append_events, verify_directory
+from nethical.audit.canonical import canonical_bytes, encode_event
+from nethical.audit.merkle import leaf_hash, root
+from nethical.audit.summary import merge_summary
+from nethical.exceptions import ConfigError, DataError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _chunks(d: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(d.glob("chunk_*.json"))]
+
+
+def test_events_become_chained_chunks(tmp_path):
+    events = [{"event_type": "e", "i": i} for i in range(7)]
+    with AuditLog(tmp_path, chunk_size=3) as log:
+        log.extend(events)
+        assert log.pending == 1  # 3 + 3 finalized automatically, one open
+    chunks = _chunks(tmp_path)
+    assert [c["chunk_id"] for c in chunks] == [1, 2, 3]
+    assert [c["event_count"] for c in chunks] == [3, 3, 1]
+    assert chunks[0]["prev_root"] is None
+    assert chunks[1]["prev_root"] == chunks[0]["merkle_root"] and chunks[2]["prev_root"] == chunks[1]["merkle_root"]
+    for c in chunks:  # the root is exactly RFC 9162 over canonical JSON of the stored events
+        assert c["merkle_root"] == root([leaf_hash(canonical_bytes(e)) for e in c["events"]]).hex()
+        assert set(c) >= {"chunk_id", "merkle_root", "event_count", "events", "created_at", "finalized_at", "prev_root"}
+    assert [e["i"] for c in chunks for e in c["events"]] == list(range(7))
+    assert not list(tmp_path.glob("journal_*")), "finalized journals are removed"
+    assert verify_directory(tmp_path).ok
+
+
+def test_canonical_bytes_are_the_issue_formula():
+    event = {"b": 1, "a": "é", "c": [1.5, None]}
+    assert canonical_bytes(event) == json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert encode_event({"x": float("nan"), "t": (1, 2), "p": Path("/a")}) == b'{"p":"/a","t":[1,2],"x":null}'
+    with pytest.raises(DataError, match=r"'bad'.*not JSON-serializable"):
+        encode_event({"event_type": "bad", "x": object()})
+
+
+def test_second_log_continues_the_chain(tmp_path):
+    with AuditLog(tmp_path) as log:
+        log.append({"event_type": "run1"})
+    first = log.last_chunk
+    with AuditLog(tmp_path) as log2:
+        log2.append({"event_type": "run2"})
+    assert log2.last_chunk.chunk_id == 2 and log2.last_chunk.prev_root == first.merkle_root
+    assert verify_directory(tmp_path).ok
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ConfigError, match=r"chunk_size=0"):
+        AuditLog(tmp_path, chunk_size=0)
+    with pytest.raises(ConfigError, match=r"cannot be read"):
+        AuditLog(tmp_path, signing_key=tmp_path / "missing.pem")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(Exception, match=r"file"):
+        AuditLog(tmp_path / "file")
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from nethical.audit import AuditLog
+    log = AuditLog(sys.argv[1], chunk_size=int(sys.argv[3]), fsync_interval=0)
+    for i in range(int(sys.argv[2])):
+        log.append({"event_type": "e", "writer": sys.argv[4], "i": i})
+    print("ready", flush=True)
+    if sys.argv[5] == "hang":
+        time.sleep(600)
+    log.close()
+    """
+)
+
+
+def _run_writer(d, n, chunk, name, mode):
+    return subprocess.Popen([sys.executable, "-c", _WRITER, str(d), str(n), str(chunk), name, mode], cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_killed_writer_leaves_a_prefix_that_verifies_and_is_recovered(tmp_path):
+    proc = _run_writer(tmp_path, 5, 1000, "a", "hang")
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    journals = list(tmp_path.glob("journal_*.jsonl"))
+    assert len(journals) == 1
+    with open(journals[0], "ab") as f:  # the crash also tore the line being written
+        f.write(b'{"event_type":"e","wri')
+    report = verify_directory(tmp_path)
+    assert report.ok and report.pending_events == 5
+    assert any("5 events not yet finalized" in n and "cut off" in n for n in report.notes)
+    log = AuditLog(tmp_path)  # the next run finalizes the orphan first
+    assert [i.event_count for i in log.recovered] == [5]
+    assert not list(tmp_path.glob("journal_*.jsonl"))
+    chunk = _chunks(tmp_path)[0]
+    assert [e["i"] for e in chunk["events"]] == [0, 1, 2, 3, 4]
+    assert verify_directory(tmp_path).ok
+
+
+def test_live_journal_of_another_writer_is_not_stolen(tmp_path):
+    proc = _run_writer(tmp_path, 3, 1000, "a", "hang")
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        log = AuditLog(tmp_path)
+        assert log.recovered == [] and len(list(tmp_path.glob("journal_*.jsonl"))) == 1
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_crash_after_chunk_written_before_journal_removed_is_not_duplicated(tmp_path):
+    with AuditLog(tmp_path) as log:
+        log.append({"event_type": "e"})
+        journal = log._journal_path
+        saved = journal.read_bytes()
+    journal.write_bytes(saved)  # as if the process died right after os.replace of the chunk
+    log2 = AuditLog(tmp_path)
+    assert log2.recovered == [] and not journal.exists()
+    assert len(_chunks(tmp_path)) == 1
+
+
+def test_concurrent_writers_never_interleave_or_lose_events(tmp_path):
+    procs = [_run_writer(tmp_path, 300, 50, name, "close") for name in ("a", "b", "c")]
+    for p in procs:
+        p.stdout.read()
+        assert p.wait(timeout=120) == 0
+    chunks = _chunks(tmp_path)
+    assert [c["chunk_id"] for c in chunks] == list(range(1, 19))
+    for c in chunks:
+        writers = {e["writer"] for e in c["events"]}
+        assert len(writers) == 1, "a chunk holds one writer's events only"
+    for name in ("a", "b", "c"):
+        got = [e["i"] for c in chunks for e in c["events"] if e["writer"] == name]
+        assert got == list(range(300))
+    assert verify_directory(tmp_path).ok
+
+
+def test_append_events_and_summary_head(tmp_path):
+    with AuditLog(tmp_path) as log:
+        log.append({"event_type": "training_start", "run_id": "r1"})
+    info = log.last_chunk
+    log.write_summary(lambda old: merge_summary(old, run_id="r1", model_type="logistic", result={"promoted": True, "metrics": {"f1": 0.9}},
+                                                governance=None, merkle_root=info.merkle_root, chunk_id=info.chunk_id, timestamp="t", audit_dir=str(tmp_path)))
+    batch = append_events(tmp_path, [{"event_type": "batch_end", "models": 1}], run_id="r1")
+    assert batch.chunk_id == 2 and batch.prev_root == info.merkle_root
+    event = _chunks(tmp_path)[1]["events"][0]
+    assert event["run_id"] == "r1" and event["timestamp"].endswith("+00:00")
+    summary = json.loads((tmp_path / "training_summary.json").read_text())
+    assert summary["merkle_root"] == batch.merkle_root and summary["chunk_id"] == 2
+    assert verify_directory(tmp_path).ok
+    with pytest.raises(DataError, match="event_type"):
+        append_events(tmp_path, [{"x": 1}])
+
+
+def test_merge_summary_single_and_all():
+    one = merge_summary({}, run_id="r", model_type="logistic", result={"promoted": True, "metrics": {"f1": 0.8}},
+                        governance={"data_violations": 2, "prediction_violations": 1, "total_violations_detected": 3,
+                                    "total_actions_blocked": 0, "by_category": {"pii": 3}, "extra": "dropped"},
+                        merkle_root="aa", chunk_id=1, timestamp="t", audit_dir="d")
+    assert one["model_type"] == "logistic" and one["promoted"] is True and one["metrics"] == {"f1": 0.8}
+    assert one["governance"] == {"enabled": True, "data_violations": 2, "prediction_violations": 1, "total_violations_detected": 3,
+                                 "total_actions_blocked": 0, "by_category": {"pii": 3}}
+    two = merge_summary(one, run_id="r", model_type="anomaly", result={"promoted": False, "metrics": {"f1": 0.5}},
+                        governance=None, merkle_root="bb", chunk_id=2, timestamp="t2", audit_dir="d")
+    assert two["model_type"] == "all" and sorted(two["results"]) == ["anomaly", "logistic"]
+    assert two["promoted"] is True and two["promoted_models"] == ["logistic"] and two["merkle_root"] == "bb"
+    assert two["governance"]["enabled"] is True  # kept from the earlier fit of the same run
+    other = merge_summary(two, run_id="r2", model_type="anomaly", result={"promoted": False}, governance=None,
+                          merkle_root="cc", chunk_id=3, timestamp="t3", audit_dir="d")
+    assert list(other["results"]) == ["anomaly"] and other["governance"] == {"enabled": False}
