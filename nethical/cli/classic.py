@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from nethical.cli import classic_data
 from nethical.cli.errors import run_guarded
 from nethical.exceptions import ConfigError
 from nethical.fileio import check_writable_dir
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promotion-max-ece", type=float, default=0.08)
     p.add_argument("--promotion-min-accuracy", type=float, default=0.85)
     p.add_argument("--ece-bins", type=int, default=10)
+    p.add_argument("--min-improvement", type=float, default=0.0,
+                   help="a promoted model replaces the current champion only if, on the same validation data, its accuracy gain and ECE reduction are both >= this (0: not worse; negative: tolerated loss)")
     audit = p.add_argument_group("audit log (Merkle tree, tamper-evident)")
     audit.add_argument("--enable-audit", action="store_true", help="record the run in a Merkle audit log")
     audit.add_argument("--audit-path", default="training_audit_logs", help="audit log directory")
@@ -73,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
     p.add_argument("--print-args", action="store_true", help="print the LightningCLI arguments and exit")
     p.add_argument("--verbose", action="store_true", help="tracebacks on errors")
+    classic_data.add_flags(p)
     return p
 
 
@@ -107,6 +111,8 @@ def validate(ns: argparse.Namespace) -> List[str]:
             raise ConfigError(f"{flag} {value} must be within [0, 1].")
     if ns.ece_bins < 1:
         raise ConfigError(f"--ece-bins {ns.ece_bins} must be at least 1.")
+    if math.isnan(ns.min_improvement) or not -1.0 <= ns.min_improvement <= 1.0:
+        raise ConfigError(f"--min-improvement {ns.min_improvement} must be within [-1, 1]; 0 means 'not worse than the champion'.")
     for flag, value in (("--gov-data-samples", ns.gov_data_samples), ("--gov-pred-samples", ns.gov_pred_samples)):
         if value != "all" and not (value.isdigit() and int(value) >= 1):
             raise ConfigError(f"{flag} {value!r} must be a positive whole number or all.")
@@ -118,6 +124,7 @@ def validate(ns: argparse.Namespace) -> List[str]:
         raise ConfigError(f"--ckpt-path {ns.ckpt_path!r} does not exist; pass a checkpoint file or 'last'.")
     if ns.config is not None and not Path(ns.config).is_file():
         raise ConfigError(f"config file {ns.config!r} does not exist; pass an existing YAML file (see configs/).")
+    classic_data.validate(ns)
     check_writable_dir(ns.models_dir, "models dir", "--models-dir")
     if ns.enable_audit:
         check_writable_dir(ns.audit_path, "audit dir", "--audit-path")
@@ -149,6 +156,7 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         "--gate.max_ece", str(ns.promotion_max_ece),
         "--gate.min_accuracy", str(ns.promotion_min_accuracy),
         "--gate.ece_bins", str(ns.ece_bins),
+        "--gate.min_improvement", str(ns.min_improvement),
     ]
     if ns.enable_audit:
         args += ["--audit.enabled", "true", "--audit.audit_path", str(ns.audit_path)]
@@ -173,6 +181,7 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         args += ["--trainer.logger", "false"]
     else:
         args += ["--trainer.logger.init_args.save_dir", str(ns.logs_dir)]
+    args += classic_data.lightning_args(ns, model_type)
     return args
 
 
@@ -213,6 +222,9 @@ def run(ns: argparse.Namespace) -> int:
     if "LOCAL_RANK" not in os.environ:  # DDP workers keep the id their launcher gave them
         new_run_id()
     rows: List[Dict[str, Any]] = []
+    batch_audit = ns.enable_audit and len(types) > 1 and _is_rank_zero()
+    if batch_audit:
+        _audit_batch(ns, "batch_start", model_types=types)
     for model_type in types:
         started = time.perf_counter()
         if len(types) == 1:
@@ -228,9 +240,23 @@ def run(ns: argparse.Namespace) -> int:
 
                 traceback.print_exc()
             rows.append({"model_type": model_type, "error": " ".join(str(exc).split())[:300], "seconds": time.perf_counter() - started})
+    if batch_audit:
+        _audit_batch(ns, "batch_end", results=[
+            {"model_type": r["model_type"], "status": "failed" if r.get("error") else ("promoted" if r["promoted"] else "candidate"),
+             "accuracy": None if r.get("error") else r["metrics"]["accuracy"], "ece": None if r.get("error") else r["metrics"]["ece"],
+             "saved_dir": r.get("saved_dir")} for r in rows])
     if _is_rank_zero():
         print(format_summary(rows), flush=True)
     return 1 if any(r.get("error") for r in rows) else 0
+
+
+def _audit_batch(ns: argparse.Namespace, event_type: str, **facts: Any) -> None:
+    """``batch_start`` / ``batch_end`` of ``--model-type all`` as whole audit chunks (outside any fit)."""
+    from callbacks.events import get_run_id
+    from nethical.audit import append_events
+
+    append_events(ns.audit_path, [{"event_type": event_type, **facts}], run_id=get_run_id(), model_type="all",
+                  signing_key=ns.audit_signing_key)
 
 
 def _is_rank_zero() -> bool:
