@@ -1,4 +1,7 @@
-"""User-facing status lines: ``[INFO] ...`` / ``[WARN] ...`` on stdout, flushed at once (CI logs stay ordered)."""
+"""User-facing status lines: ``[INFO] ...`` / ``[WARN] ...`` on stdout, flushed at once (CI logs stay ordered).
+
+Indented lines continue the block above them (e.g. the lines of a summary) and are printed without a prefix.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import sys
 def say(message: str, level: str = "INFO") -> None:
     stream = sys.stdout
     for line in str(message).splitlines() or [""]:
-        stream.write(f"[{level}] {line}\n")
+        stream.write(line + "\n" if line.startswith("  ") else f"[{level}] {line}\n")
     stream.flush()
 
 

@@ -1,0 +1,160 @@
+"""``nethical governance scan FILE``: the governance engine outside training.
+
+Reads JSONL (one JSON object per line with a text field, or one JSON string per line) or CSV/TSV (with
+``--text-field``), writes one JSON line per input to stdout (or ``--output``)::
+
+    {"index": 0, "decision": "block", "violations": [{"category": "privacy", "type": "pii_credit_card",
+     "severity": "high", "confidence": 0.97}]}
+
+and a summary on stderr. Bad lines (invalid JSON or UTF-8, a non-string text, nesting too deep) are reported as
+``{"index": i, "decision": null, "violations": [], "error": "..."}`` and counted; the scan keeps going. Exit code 0,
+or 1 with ``--fail-on LEVEL`` when any input reaches that decision; 2 for a missing file or bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator, Optional, TextIO
+
+from nethical.exceptions import DataError, OutputError
+from nethical.governance.config import GovernanceConfig
+from nethical.governance.engine import GovernanceEngine
+from nethical.governance.extraction import ExtractionMonitor
+from nethical.governance.violation import DECISION_RANK, DECISIONS
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def register(subparsers: "argparse._SubParsersAction") -> None:
+    """Add ``governance scan`` to the ``nethical`` tool parser."""
+    gov = subparsers.add_parser("governance", help="governance checks outside training")
+    sub = gov.add_subparsers(dest="governance_command", required=True)
+    scan = sub.add_parser("scan", help="scan a JSONL or CSV file and write one JSON decision per input")
+    scan.add_argument("file", help="input file: .jsonl/.json (default) or .csv/.tsv")
+    scan.add_argument("--text-field", default="text", help="field/column holding the text (default: text)")
+    scan.add_argument("--format", choices=("auto", "jsonl", "csv", "tsv"), default="auto",
+                      help="input format (default: from the file extension)")
+    scan.add_argument("--fail-on", choices=DECISIONS[1:], default=None,
+                      help="exit 1 when any input's decision is at least this level")
+    scan.add_argument("--output", default=None, help="write the JSON lines here instead of stdout")
+    scan.add_argument("--no-stream", action="store_true",
+                      help="scan inputs independently (no model-extraction stream monitor across lines)")
+    scan.add_argument("--evidence", action="store_true", help="include redacted evidence and spans in the output")
+    scan.add_argument("--block-severity", default=None, help="override GovernanceConfig.block_severity")
+    scan.add_argument("--min-confidence", type=float, default=None, help="override GovernanceConfig.min_confidence")
+    scan.set_defaults(func=run_scan)
+
+
+def _records(path: Path, fmt: str, field: str) -> Iterator[tuple[Any, Optional[str]]]:
+    """Yield ``(content, error)`` per input line/row; ``error`` is set for a line that cannot be read."""
+    if fmt in ("csv", "tsv"):
+        with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter="\t" if fmt == "tsv" else ",")
+            if reader.fieldnames is None or field not in reader.fieldnames:
+                raise DataError(f"governance scan: column {field!r} not found in {path.name}. "
+                                f"Available: {reader.fieldnames}. Pass --text-field with one of them.")
+            for row in reader:
+                yield row.get(field), None
+        return
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield None, f"line {lineno}: invalid UTF-8 at byte {exc.start}"
+                continue
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except RecursionError:
+                yield None, f"line {lineno}: JSON nested too deeply"
+                continue
+            except ValueError as exc:
+                yield None, f"line {lineno}: invalid JSON ({exc.msg} at column {exc.colno})"
+                continue
+            if isinstance(obj, str):
+                yield obj, None
+            elif isinstance(obj, dict):
+                value = obj.get(field)
+                if isinstance(value, str):
+                    yield value, None
+                elif value is None:
+                    yield None, f"line {lineno}: no {field!r} field (keys: {sorted(obj)[:10]})"
+                else:
+                    yield None, f"line {lineno}: field {field!r} is {type(value).__name__}, expected a string"
+            else:
+                yield None, f"line {lineno}: expected a JSON object or string, got {type(obj).__name__}"
+
+
+def run_scan(ns: argparse.Namespace) -> int:
+    """Run ``nethical governance scan``; returns the exit code."""
+    path = Path(ns.file)
+    if not path.is_file():
+        raise DataError(f"governance scan: input file {str(path)!r} does not exist. Pass a JSONL or CSV file.")
+    fmt = ns.format
+    if fmt == "auto":
+        suffix = path.suffix.lower()
+        fmt = "csv" if suffix == ".csv" else "tsv" if suffix in (".tsv", ".tab") else "jsonl"
+    overrides: dict[str, Any] = {}
+    if ns.block_severity is not None:
+        overrides["block_severity"] = ns.block_severity
+    if ns.min_confidence is not None:
+        overrides["min_confidence"] = ns.min_confidence
+    engine = GovernanceEngine(GovernanceConfig(**overrides))
+    monitor = None if ns.no_stream else ExtractionMonitor(engine.config.extraction_window,
+                                                          engine.config.extraction_min_similar)
+    out: TextIO
+    close = False
+    if ns.output:
+        try:
+            out = open(ns.output, "w", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"governance scan: cannot write --output {ns.output!r} ({exc.strerror}).") from exc
+        close = True
+    else:
+        out = sys.stdout
+    decisions: Counter = Counter()
+    categories: Counter = Counter()
+    errors = 0
+    first_errors: list[str] = []
+    index = -1
+    try:
+        for index, (content, error) in enumerate(_records(path, fmt, ns.text_field)):
+            if error is not None:
+                errors += 1
+                if len(first_errors) < 5:
+                    first_errors.append(error)
+                out.write(json.dumps({"index": index, "decision": None, "violations": [], "error": error}) + "\n")
+                continue
+            result = engine.scan_many([content], monitor=monitor)[0]
+            decisions[result.decision] += 1
+            categories.update(v.category for v in result.violations)
+            record = {"index": index, "decision": result.decision,
+                      "violations": [v.to_dict(evidence=ns.evidence) for v in result.violations]}
+            if result.truncated:
+                record["truncated"] = True
+            out.write(json.dumps(record) + "\n")
+    finally:
+        if close:
+            out.close()
+    total = index + 1
+    summary = ", ".join(f"{d} {decisions.get(d, 0)}" for d in DECISIONS)
+    print(f"governance scan: {total} inputs from {path.name}: {summary}; errors {errors}", file=sys.stderr)
+    if categories:
+        print("governance scan: violations by category: "
+              + ", ".join(f"{c} {n}" for c, n in categories.most_common()), file=sys.stderr)
+    for err in first_errors:
+        print(f"governance scan: skipped {err}", file=sys.stderr)
+    if ns.fail_on:
+        threshold = DECISION_RANK[ns.fail_on]
+        hit = sum(n for d, n in decisions.items() if DECISION_RANK[d] >= threshold)
+        if hit:
+            print(f"governance scan: {hit} inputs reached --fail-on {ns.fail_on}; exiting 1", file=sys.stderr)
+            return 1
+    return 0
