@@ -1,0 +1,39 @@
+"""Ethical drift tracking: per-cohort observations, an append-only cohort store and drift reports between cohorts.
+
+Layers (no Lightning anywhere here):
+
+* :mod:`nethical.drift.stats` — interval, test, ECE, PSI/KS/Jensen-Shannon and Holm functions.
+* :mod:`nethical.drift.profile` — compact per-feature profiles of a training split and data fingerprints.
+* :mod:`nethical.drift.observation` — :class:`CohortObservation`, built from the gate's ``promotion_decision``.
+* :mod:`nethical.drift.store` — :class:`CohortStore` (``cohorts.jsonl``, locked, fsynced, append-only).
+* :mod:`nethical.drift.report` — build/write/plot ``drift_<time>.json`` over the stored cohorts.
+* :mod:`nethical.drift.cli` — ``nethical drift report``.
+"""
+
+from nethical.drift.observation import CohortObservation, observation_from_decision, validate_cohort_id
+from nethical.drift.profile import data_fingerprint, summarize_features
+from nethical.drift.report import (
+    DriftReportResult,
+    build_report,
+    generate_report,
+    plot_report,
+    summary_lines,
+    write_report,
+)
+from nethical.drift.store import CohortStore, CohortStoreWarning
+
+__all__ = [
+    "CohortObservation",
+    "CohortStore",
+    "CohortStoreWarning",
+    "DriftReportResult",
+    "build_report",
+    "data_fingerprint",
+    "generate_report",
+    "observation_from_decision",
+    "plot_report",
+    "summarize_features",
+    "summary_lines",
+    "validate_cohort_id",
+    "write_report",
+]
