@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torchmetrics import MetricCollection
@@ -38,6 +39,8 @@ class BaseClassifierModule(pl.LightningModule):
 
     model_type: str = "base"
     input_kinds: Tuple[str, ...] = ("tabular",)
+    #: post-hoc calibration applied by the promotion gate after fit (subclasses may expose it as an init arg)
+    calibration: str = "none"
 
     def __init__(self, lr: float = 1e-2, weight_decay: float = 0.0, ece_bins: int = 10) -> None:
         super().__init__()
@@ -115,15 +118,18 @@ class BaseClassifierModule(pl.LightningModule):
         logits = self.calibrated_logits(batch["x"])
         target = batch["y"].to(logits.dtype)
         loss = F.binary_cross_entropy_with_logits(logits, target)
-        probs = torch.sigmoid(logits.detach()).float()
+        self._log_stage(torch.sigmoid(logits.detach()).float(), target, loss, stage)
+        if stage == "train":
+            loss = loss + self.regularization()
+        return loss
+
+    def _log_stage(self, probs: torch.Tensor, target: torch.Tensor, loss: torch.Tensor, stage: str) -> None:
+        """Update and log ``<stage>/loss`` and the stage's metric collection (one naming scheme for every model)."""
         metrics = {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[stage]
         metrics.update(probs, target.long())
         bs = target.shape[0]
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=bs, prog_bar=stage != "train")
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=True, batch_size=bs, prog_bar=stage == "val")
-        if stage == "train":
-            loss = loss + self.regularization()
-        return loss
 
     def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")
@@ -145,6 +151,38 @@ class BaseClassifierModule(pl.LightningModule):
         out = [self.predict_proba_batch({"x": x[i : i + batch_size]}).float().cpu() for i in range(0, x.shape[0], batch_size)]
         self.train(was_training)
         return torch.cat(out) if out else torch.empty(0)
+
+    def predict_proba_split(self, datamodule: Any, split: str) -> np.ndarray:
+        """P(y=1) for every row of a datamodule split (float64 numpy). The promotion gate scores through this one
+        method for every model type; the scikit-learn adapter overrides it to read the raw inputs."""
+        return self.predict_proba(datamodule.tensors(split)["x"]).numpy().astype(np.float64)
+
+    @torch.no_grad()
+    def raw_logits(self, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+        """Uncalibrated logits (temperature ignored), in eval mode, on the CPU."""
+        was_training = self.training
+        self.eval()
+        out = [self(x[i : i + batch_size].to(self.device)).reshape(-1).float().cpu() for i in range(0, x.shape[0], batch_size)]
+        self.train(was_training)
+        return torch.cat(out) if out else torch.empty(0)
+
+    def fit_calibration(self, datamodule: Any) -> Dict[str, Any]:
+        """Fit post-hoc calibration (``self.calibration``) on the datamodule's calibration slice.
+
+        Torch models support temperature scaling: the ``temperature`` buffer (saved with the weights) becomes the
+        ``T`` minimising NLL on the calibration slice. Deterministic, so every rank gets the same ``T``.
+        Returns facts for the model card.
+        """
+        from nethical.calibration import fit_temperature
+
+        if self.calibration != "temperature":
+            raise ConfigError(f"{type(self).__name__}(calibration={self.calibration!r}) is not available for a torch "
+                              "model; use temperature or none.")
+        cal = datamodule.tensors("calibration")
+        logits = self.raw_logits(cal["x"]).numpy()
+        t = fit_temperature(logits, cal["y"].cpu().numpy())
+        self.temperature.fill_(t)
+        return {"temperature": round(t, 6)}
 
     def configure_optimizers(self) -> Any:
         return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

@@ -24,6 +24,7 @@ from nethical.fileio import fsync_dir, sha256_file
 CARD_FILE = "model_card.json"
 METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.safetensors"
+RELIABILITY_FILE = "reliability.png"
 TRUSTED_CLASS_PREFIXES = ("lightning_modules.",)
 
 
@@ -33,6 +34,12 @@ def staging_dir(models_dir: Path, model_type: str, run_id: str) -> Path:
         shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
+
+
+def champion_dir(models_dir: Path, model_type: str) -> Optional[Path]:
+    """``<models_dir>/current/<type>/`` when a champion of that type is saved there, else ``None``."""
+    path = Path(models_dir) / "current" / model_type
+    return path if (path / CARD_FILE).is_file() else None
 
 
 def destination(models_dir: Path, model_type: str, run_id: str, promoted: bool) -> Path:
