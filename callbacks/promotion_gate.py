@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import platform
+import shutil
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +19,7 @@ from callbacks.events import emit, get_run_id, utc_now
 from nethical.calibration import MIN_CALIBRATION_ROWS, reliability_figure, save_reliability_png
 from nethical.champion import check_min_improvement, compare, no_champion, not_comparable
 from nethical.console import say, warn
-from nethical.exceptions import ConfigError, NethicalError
+from nethical.exceptions import ConfigError, OutputError, NethicalError
 from nethical.fileio import atomic_write_json, sha256_file
 from nethical.metrics import CalibrationBins, binary_metrics, calibration_bins, confusion_counts, expected_calibration_error
 from nethical.promotion import GateThresholds, gate_decision
@@ -128,15 +129,21 @@ class PromotionGate(Callback):
             self._log_reliability(trainer, bins)
         files: Dict[str, str] = {}
         archived: Optional[str] = None
-        if do_save and trainer.is_global_zero:
-            files, archived = self._save(trainer, pl_module)
+        failure: Optional[BaseException] = None
         if do_save:
-            files, archived = trainer.strategy.broadcast((files, archived), src=0)  # collective: every rank calls it
+            payload: Any = None
+            if trainer.is_global_zero:
+                try:
+                    payload = (*self._save(trainer, pl_module), None)
+                except Exception as exc:  # noqa: BLE001 - re-raised on every rank below, after the broadcast
+                    failure = exc
+                    payload = ({}, None, f"{type(exc).__name__}: {exc}")
+            # collective: every rank calls it, also when rank zero failed, so no rank waits forever
+            files, archived, error = trainer.strategy.broadcast(payload, src=0)
+            if error is not None:
+                raise failure if failure is not None else OutputError(f"rank zero could not save the model: {error}")
         self.result["files"] = files
         self.result["archived_champion"] = archived
-        emit(trainer, "promotion_decision", **{k: v for k, v in self.result.items() if k not in ("files", "archived_champion")})
-        if do_save:
-            emit(trainer, "model_saved", model_type=model_type, path=str(saved_dir), files=files)
         if trainer.is_global_zero:
             m = self.result["metrics"]
             where = f"saved to {saved_dir}" if saved_dir else "not saved"
@@ -148,6 +155,9 @@ class PromotionGate(Callback):
                 say(f"{model_type} champion/challenger: {champion['reason']}")
             if archived:
                 say(f"previous {model_type} champion archived to {archived}")
+        emit(trainer, "promotion_decision", **{k: v for k, v in self.result.items() if k not in ("files", "archived_champion")})
+        if do_save:
+            emit(trainer, "model_saved", model_type=model_type, path=str(saved_dir), files=files)
 
     # ------------------------------------------------------------------ calibration (every rank, same result)
     def _calibrate(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule",
@@ -206,17 +216,21 @@ class PromotionGate(Callback):
         assert result is not None
         models_dir = Path(self.models_dir)
         staged = staging_dir(models_dir, result["model_type"], result["run_id"])
-        names = pl_module.save_artifacts(staged)
-        atomic_write_json(staged / METRICS_FILE, {"metrics": result["metrics"], "counts": result["counts"],
-                                                  "calibration_bins": result["calibration_bins"],
-                                                  "calibration": result["calibration"]})
-        names.append(METRICS_FILE)
-        save_reliability_png(staged / RELIABILITY_FILE, CalibrationBins.from_dict(result["calibration_bins"]),
-                             self._diagram_title(), before=self._bins_before)
-        names.append(RELIABILITY_FILE)
-        files = {name: sha256_file(staged / name) for name in names}
-        atomic_write_json(staged / CARD_FILE, self._card(trainer, pl_module, files))
-        _, archived = publish(staged, models_dir, result["model_type"], result["run_id"], result["promoted"])
+        try:
+            names = pl_module.save_artifacts(staged)
+            atomic_write_json(staged / METRICS_FILE, {"metrics": result["metrics"], "counts": result["counts"],
+                                                      "calibration_bins": result["calibration_bins"],
+                                                      "calibration": result["calibration"]})
+            names.append(METRICS_FILE)
+            save_reliability_png(staged / RELIABILITY_FILE, CalibrationBins.from_dict(result["calibration_bins"]),
+                                 self._diagram_title(), before=self._bins_before)
+            names.append(RELIABILITY_FILE)
+            files = {name: sha256_file(staged / name) for name in names}
+            atomic_write_json(staged / CARD_FILE, self._card(trainer, pl_module, files))
+            _, archived = publish(staged, models_dir, result["model_type"], result["run_id"], result["promoted"])
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)  # a failed save leaves nothing behind, not even in staging
+            raise
         return files, (str(archived) if archived else None)
 
     def _card(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", files: Dict[str, str]) -> Dict[str, Any]:

@@ -30,3 +30,17 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not present: {path}")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _lightning_log_handlers_follow_captured_stderr():
+    """Lightning attaches a StreamHandler to its loggers at import time, bound to whatever sys.stderr was then. Under
+    pytest's capture that stream is closed after the test that imported Lightning, and later log records print
+    '--- Logging error ---' tracebacks into other tests' output. Point the handlers at this test's stderr."""
+    import logging
+
+    handlers = [h for name in ("lightning.pytorch", "lightning.fabric", "lightning")
+                for h in logging.getLogger(name).handlers if type(h) is logging.StreamHandler]
+    for handler in handlers:
+        handler.stream = sys.stderr  # setStream() would flush the old, closed stream first
+    yield

@@ -44,6 +44,7 @@ def test_disk_full_while_saving_a_model_is_a_clear_error_and_no_model_appears(tm
     assert rc == 2 and "No space left on device" in err and "Traceback" not in err
     assert not (tmp_cwd / "models" / "current").exists()
     assert not (tmp_cwd / "models" / "candidates").exists()
+    assert not list((tmp_cwd / "models").glob(".staging/*")), "a failed save left a staged model behind"
 
 
 @pytest.mark.parametrize("content", [b"", b"\x80not a checkpoint" * 10, b"PK\x03\x04garbage"])
