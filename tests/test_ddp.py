@@ -75,3 +75,34 @@ def test_two_process_ddp_writes_one_set_of_files_and_exact_metrics(tmp_path):
     assert logged["val/ece"] == pytest.approx(single["ece"], abs=1e-5)
     assert logged["val/f1"] == pytest.approx(single["f1"], abs=1e-6)
     assert logged["val/auroc"] == pytest.approx(single["auroc"], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_ddp_all_types_one_set_of_files_and_adapter_metrics_equal_single_process(tmp_path):
+    ddp_dir, single_dir = tmp_path / "ddp", tmp_path / "single"
+    ddp_dir.mkdir()
+    single_dir.mkdir()
+    common = ["--epochs", "1", "--num-samples", "800", "--promotion-min-accuracy", "0", "--promotion-max-ece", "1",
+              "--no-tensorboard"]
+    proc = _train(ddp_dir, "--model-type", "all", *common, *DDP, "--enable-audit", "--enable-governance",
+                  "--enable-drift-tracking")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    types = ["heuristic", "logistic", "simple_transformer", "anomaly", "correlation"]
+    cards = {p.parent.name: json.loads(p.read_text()) for p in (ddp_dir / "models").rglob("model_card.json")}
+    assert sorted(cards) == sorted(types)
+    assert len((ddp_dir / "training_drift_reports" / "cohorts.jsonl").read_text().splitlines()) == 5
+    verify = subprocess.run([sys.executable, "-m", "nethical.cli", "audit", "verify", "training_audit_logs"],
+                            cwd=ddp_dir, capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    events = [e for c in sorted((ddp_dir / "training_audit_logs").glob("chunk_*.json"))
+              for e in json.loads(c.read_text())["events"]]
+    assert [e["event_type"] for e in events].count("batch_start") == 1
+    assert [e["event_type"] for e in events].count("batch_end") == 1
+    assert [e["event_type"] for e in events].count("model_saved") == 5
+    # the scikit-learn adapter fits the same estimator on the full training split on every rank, so its metrics
+    # under DDP equal a single-process run's exactly
+    for model_type in ("anomaly", "correlation"):
+        single = _train(single_dir, "--model-type", model_type, *common)
+        assert single.returncode == 0, single.stderr[-3000:]
+        one = json.loads((single_dir / "models" / "current" / model_type / "model_card.json").read_text())
+        assert cards[model_type]["metrics"] == pytest.approx(one["metrics"], abs=1e-9)
