@@ -9,7 +9,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score, BinaryPrecision, BinaryRecall
 
 from lightning_modules.components.calibration import BinaryECE
@@ -56,6 +56,15 @@ class BaseClassifierModule(pl.LightningModule):
         self.train_metrics = MetricCollection({"acc": BinaryAccuracy()}, prefix="train/")
         self.val_metrics = self._metric_collection("val/")
         self.test_metrics = self._metric_collection("test/")
+        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
+
+    @property
+    def _stage_metrics(self) -> Dict[str, MetricCollection]:
+        return {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}
+
+    @property
+    def _stage_losses(self) -> Dict[str, MeanMetric]:
+        return {"train": self.train_loss, "val": self.val_loss, "test": self.test_loss}
 
     def _metric_collection(self, prefix: str) -> MetricCollection:
         return MetricCollection(
@@ -124,12 +133,33 @@ class BaseClassifierModule(pl.LightningModule):
         return loss
 
     def _log_stage(self, probs: torch.Tensor, target: torch.Tensor, loss: torch.Tensor, stage: str) -> None:
-        """Update and log ``<stage>/loss`` and the stage's metric collection (one naming scheme for every model)."""
-        metrics = {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[stage]
-        metrics.update(probs, target.long())
-        bs = target.shape[0]
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=bs, prog_bar=stage != "train")
-        self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=True, batch_size=bs, prog_bar=stage == "val")
+        """Accumulate ``<stage>/loss`` and the stage's metric collection (one naming scheme for every model).
+
+        Only torchmetrics state is updated per step (cheap tensor ops); the values are computed, synced across
+        processes by torchmetrics and logged once per epoch in :meth:`_log_epoch` — per-step ``self.log`` calls
+        cost more than the whole optimizer step of a small model.
+        """
+        self._stage_metrics[stage].update(probs, target.long())
+        self._stage_losses[stage].update(loss.detach().float(), weight=target.shape[0])
+
+    def _log_epoch(self, stage: str) -> None:
+        """Compute, log (scalars per epoch, ``sync_dist``) and reset the stage's metrics; every rank calls it."""
+        loss_metric, collection = self._stage_losses[stage], self._stage_metrics[stage]
+        if loss_metric.update_count == 0:  # e.g. the adapter's sanity check, before anything is fitted
+            return
+        values = {f"{stage}/loss": loss_metric.compute(), **collection.compute()}
+        self.log_dict(values, sync_dist=True, prog_bar=stage == "val")
+        loss_metric.reset()
+        collection.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
 
     def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")

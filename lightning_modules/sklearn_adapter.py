@@ -247,6 +247,7 @@ class SklearnClassifierModule(BaseClassifierModule):
         self._score_and_log(batch, "train")
 
     def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()  # log the epoch's train metrics
         if self.fit_mode_ == "fit":
             self.trainer.should_stop = True
 
