@@ -1,4 +1,4 @@
-"""Real-data loading benchmark: prints a markdown table (docs/benchmarks_data.md holds a measured copy).
+"""Real-data loading benchmark: prints a markdown table (docs/benchmarks.md holds a measured copy).
 
     python benchmarks/bench_data.py [--rows 200000] [--big-factor 6]
 

@@ -4,6 +4,7 @@
 
 Same model (standardizer + linear, AdamW, BCE), same pre-built tensors, same epochs and batch size:
   plain     a hand-written loop over pre-sliced batches
+  bare      the project's Lightning path with logger, checkpoints, progress output and model saving off
   project   `nethical fit --config configs/logistic.yaml` with the project's normal defaults (TensorBoard logger,
             checkpointing, per-epoch progress lines, torchmetrics, promotion gate that saves the model)
   +callbacks the same with audit, governance (100 data samples, 50 predictions) and drift tracking on
@@ -85,8 +86,12 @@ def main() -> None:
     dm = SyntheticDataModule(num_samples=ns.rows, batch_size=ns.batch_size)
     dm.setup("fit")
     callbacks_on = ["--audit.enabled", "true", "--governance.enabled", "true", "--drift.enabled", "true"]
+    bare = ["--trainer.logger", "false", "--trainer.callbacks", "[]", "--trainer.enable_checkpointing", "false",
+            "--trainer.enable_progress_bar", "false", "--trainer.num_sanity_val_steps", "0", "--gate.save", "false"]
     timings = {
         "plain PyTorch loop": min(plain_loop(dm, ns.epochs, ns.batch_size) for _ in range(ns.repeats)),
+        "project, logger/checkpoints/progress/saving off": min(
+            project_run(ns.rows, ns.epochs, ns.batch_size, bare) for _ in range(ns.repeats)),
         "project defaults (logger, checkpoint, progress, metrics, gate)": min(
             project_run(ns.rows, ns.epochs, ns.batch_size, []) for _ in range(ns.repeats)),
         "project + audit + governance + drift": min(

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from nethical.fileio import fsync_dir
 from nethical.exceptions import DataError, OutputError
 
 CHUNK_FORMAT = "nethical-audit-chunk/1"
@@ -100,20 +101,6 @@ def chunk_header(chunk: dict[str, Any], path: Path) -> tuple[int, Optional[str],
     if not isinstance(events, list) or any(not isinstance(e, dict) for e in events):
         raise bad("events", "a list of JSON objects")
     return cid, prev, root, count, events
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (best effort; not every filesystem supports it)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:

@@ -20,6 +20,7 @@ from typing import Iterable, Optional, Union
 from filelock import FileLock, Timeout
 
 from nethical.drift.observation import CohortObservation, validate_cohort_id
+from nethical.fileio import fsync_dir
 from nethical.exceptions import OutputError
 
 __all__ = ["CohortStore", "CohortStoreWarning", "StoreIssue", "StoreScan", "validate_cohort_id"]
@@ -111,7 +112,7 @@ class CohortStore:
                 finally:
                     os.close(fd)
                 if created:
-                    _fsync_dir(self.report_dir)
+                    fsync_dir(self.report_dir)
                 return True
         except Timeout as exc:
             raise OutputError(
@@ -197,19 +198,6 @@ class CohortStore:
                 return True
             fh.seek(-1, os.SEEK_END)
             return fh.read(1) == b"\n"
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _short(exc: BaseException) -> str:

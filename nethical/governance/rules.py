@@ -60,7 +60,7 @@ SIGNALS: dict[str, Signal] = {
     # security
     "injection": Signal("security", "prompt_injection", "high", 0.9),
     # jailbreak cues are individually weak; 0.8 is the operating point measured on the dev half of
-    # jailbreak_prompts (recall 0.81 at 0.6% false positives on benign prompts, docs/benchmarks_governance.md)
+    # jailbreak_prompts (recall 0.81 at 0.6% false positives on benign prompts, docs/benchmarks.md (governance section))
     "jailbreak": Signal("security", "jailbreak", "high", 0.75, threshold=0.8),
     "exfiltration": Signal("security", "secret_exfiltration", "high", 0.8),
     # safety
