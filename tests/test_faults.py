@@ -212,3 +212,18 @@ def test_kill_9_then_a_fresh_rerun_succeeds(tmp_path):
                             capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert (tmp_path / "models" / "current" / "logistic" / "model_card.json").is_file()
+
+
+def test_read_only_output_dir_is_a_clear_error_before_training(tmp_cwd, capsys, monkeypatch):
+    """Root ignores permission bits, so a read-only file system is simulated at the probe write."""
+    import nethical.fileio as fileio
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", read_only)
+    rc = classic_main(["--model-type", "logistic", *TINY, "--models-dir", "models"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "models dir 'models' is not writable (Read-only file system); pass a writable --models-dir." in err
+    assert list(tmp_cwd.iterdir()) == []

@@ -37,6 +37,8 @@ def test_classic_cli_trains_saves_and_documents_the_model(tmp_cwd, capsys, model
     assert rc == 0
     model_dir = tmp_cwd / "models" / "current" / model_type
     assert f"PROMOTED {model_type}: accuracy=" in out and str(Path("models/current") / model_type) in out
+    # stdout is not a terminal under pytest: one plain progress line per epoch instead of a progress bar
+    assert f"[{model_type}] epoch 1/2 train/loss=" in out and f"[{model_type}] epoch 2/2 train/loss=" in out
     card = _card(model_dir)
     assert card["model_type"] == model_type and card["promoted"] is True and card["decision"] == "PROMOTED"
     assert card["seed"] == 42 and card["data_source"]["source"] == "synthetic" and card["data_source"]["rows_used"] == 600
