@@ -16,9 +16,22 @@ from nethical.cli.tools import TOOL_COMMANDS, run_tool
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
+OVERVIEW = """usage: nethical {fit,validate,test,predict} --config FILE [...]   train and evaluate (LightningCLI)
+       nethical predict --model-dir DIR --input FILE                   score rows with a saved model
+       nethical audit {verify,proof,show,keygen} ...                   Merkle audit logs
+       nethical governance scan FILE [--text-field F]                  scan texts with the governance engine
+       nethical drift report --drift-report-dir DIR [--cohorts A B]    rebuild a drift report
+
+`nethical <command> --help` shows each command's options; `nethical-train --help` the classic flags.
+"""
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``nethical`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args in (["-h"], ["--help"]):
+        print(OVERVIEW, end="")
+        return 0 if args else 2
     if args and args[0] in TOOL_COMMANDS and not _is_lightning_predict(args):
         return run_tool(args)
 
