@@ -174,10 +174,10 @@ class GovernanceEngine:
         base_hits = self.ruleset.anchor_hits(low)
         plain = self._rules(low, text, base_hits)
         found.extend(plain)
-        base_literals = {low[s:e] for s, e, _ in base_hits}
-        seen = {(v.category, v.type) for v in plain}
         views: list = []
         if may_be_obfuscated(classes):
+            base_literals = {low[s:e] for s, e, _ in base_hits}
+            seen = {(v.category, v.type) for v in plain}
             leet = deleet(low)
             # leet views keep every offset, so a hit can be checked against the original: a hit made only of
             # digits/symbols ("7175" -> "tits" in "count=7175") is a number, not leetspeak
@@ -242,6 +242,9 @@ class GovernanceEngine:
         if not hits:
             return []
         n = len(view)
+        viable = rs.viable_signals(hits)
+        if not viable:
+            return []
         # signal -> group -> (weight, span, matched text)
         scores: dict[str, dict[str, tuple[float, tuple[int, int], str]]] = {}
         confirmed: set[int] = set()
@@ -252,6 +255,11 @@ class GovernanceEngine:
                 if rid in confirmed or rid < 0:
                     continue
                 rule = rs.rules[rid]
+                if rule.signal not in viable:
+                    continue  # its anchored groups cannot add up to the threshold: skip the regex
+                groups = scores.get(rule.signal)
+                if groups is not None and rule.group in groups and groups[rule.group][0] >= rule.weight:
+                    continue  # this group already scored at least as much: the regex cannot change the outcome
                 pattern = rs.patterns[rid]
                 if pattern is None:
                     span, source = (start, end), view
@@ -264,8 +272,12 @@ class GovernanceEngine:
                         if original is None:
                             continue
                         m, source = pattern.search(original), original
+                        if m is None:  # searched the whole text: another anchor of this rule cannot help
+                            confirmed.add(rid)
+                            continue
                     else:
-                        m, source = pattern.search(view, max(0, start - rs.windows[rid]), min(n, end + rs.windows[rid])), view
+                        w = rs.windows[rid]
+                        m, source = pattern.search(view, max(0, start - w), min(n, end + w)), view
                     if m is None:
                         continue
                     span = m.span()

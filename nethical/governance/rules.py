@@ -60,7 +60,7 @@ SIGNALS: dict[str, Signal] = {
     # security
     "injection": Signal("security", "prompt_injection", "high", 0.9),
     # jailbreak cues are individually weak; 0.8 is the operating point measured on the dev half of
-    # jailbreak_prompts (recall 0.81 at 0.6% false positives on benign prompts, docs/benchmarks.md (governance section))
+    # jailbreak_prompts (recall 0.90 at 0.2% false positives on benign prompts; held-out half 0.85 at 0.6%)
     "jailbreak": Signal("security", "jailbreak", "high", 0.75, threshold=0.8),
     "exfiltration": Signal("security", "secret_exfiltration", "high", 0.8),
     # safety
@@ -183,29 +183,33 @@ _R: list[Rule] = [
     Rule("jailbreak", "unrestricted", 0.6, ("restrictions", "limitations", "filters", "filter", "censorship",
                                             "guidelines", "ethics", "morals", "morality", "boundaries", "limits",
                                             "rules", "policies", "policy", "constraints", "principles", "restraints",
-                                            "safeguards", "guardrails"),
-         rf"\b(?:no|without|free (?:of|from)|not (?:bound|restrained|constrained|limited|restricted|governed|held back) by|unbound by|beyond|break free (?:of|from)|ignores?|"
+                                            "safeguards", "guardrails", "norms", "correctness"),
+         rf"\b(?:no|zero|without|free (?:(?:itself|yourself|himself|herself|themselves) )?(?:of|from)|not (?:bound|restrained|constrained|limited|restricted|governed|held back) by|unbound by|beyond|break free (?:of|from)|ignores?|"
          rf"don't have|do not have|doesn't have|does not have|lacks?|rid of|outside|not (?:subject|restricted|limited) "
          rf"to|abandon(?:ed|s)?|escape[sd]?|never follows?|not follow){GAP(3)}(?:any |all |the |its |his |her |"
-         rf"their |your |openai'?s? |ethical |moral |content |usual |typical )?"
-         rf"(?:restrictions|limitations|filters?|filtering|censorship|guidelines|ethics|morals|morality|boundaries|"
+         rf"their |your |openai'?s? |ethical |moral |content |usual |typical |social |human )?"
+         rf"(?:restrictions|norms|political correctness|limitations|filters?|filtering|censorship|guidelines|ethics|morals|morality|boundaries|"
          rf"limits|rules|polic(?:y|ies)|constraints|principles|restraints|safeguards|guardrails)\b"),
     Rule("jailbreak", "policy_ref", 0.4, ("content policy", "content policies", "openai", "usage policies",
                                           "openai's", "ethical guidelines", "safety guidelines", "terms of service")),
     Rule("jailbreak", "no_refusal", 0.6, ("refuse", "refusal", "refusals", "decline", "apologize", "apologise", "sorry", "warn", "warnings",
-                                          "disclaimers", "disclaimer", "can't", "cannot", "reject", "deny"),
+                                          "disclaimers", "disclaimer", "can't", "cannot", "reject", "deny",
+                                          "warning", "hesitate", "hesitating"),
          rf"\b(?:never|not|won't|will not|cannot|can't|must not|mustn't|do not|don't|doesn't|does not|shall not|"
          rf"no|without|zero){GAP(3)}(?:refuse|refusals?|decline|say (?:that )?(?:you|it|he|she) (?:can't|cannot)|"
-         rf"apologi[sz]e|apologies|say sorry|warn(?:ings?)?|disclaimers?|reject|deny|censor)\b"),
+         rf"apologi[sz]e|apologies|say sorry|warn(?:ings?)?|disclaimers?|reject|deny|censor|hesitat(?:e|ing))\b"),
     Rule("jailbreak", "unfiltered", 0.6, ("unfiltered", "uncensored", "amoral", "unrestricted", "unhinged",
                                           "no morals", "no ethics", "lawless", "anything goes", "no filter",
-                                          "without a filter", "unbound", "unchained", "unlimited ai")),
+                                          "without a filter", "unbound", "unbounded", "unchained", "unlimited ai")),
     Rule("jailbreak", "edgy", 0.3, ("evil", "nsfw", "explicit", "rude", "offensive", "illegal", "immoral",
                                     "unethical", "vulgar", "profanity", "swear", "cursing", "curse words")),
-    Rule("jailbreak", "persona_lock", 0.5, ("character", "in character", "break character", "stay in character",
-                                            "as dan", "roleplay", "role-play", "role play"),
+    Rule("jailbreak", "persona_lock", 0.45, ("character", "in character", "break character", "stay in character",
+                                            "as dan", "roleplay", "role-play", "role play", "stay in", "keep to",
+                                            "this role", "the role", "the persona"),
          r"\b(?:stay(?:ing)? in character|break(?:ing)? character|remain in character|keep up the act|"
-         r"out of character|stay as|always (?:stay|remain) in)"),
+         r"out of character|stay as|always (?:stay|remain) in|stay in [\w^]+ mode|keep (?:to |up )?(?:this|the|your) "
+         r"(?:role|persona|character)|(?:keep|stay|remain) (?:all )?(?:of )?(?:your )?(?:responses|replies|answers) "
+         r"in (?:the |this )?(?:role|persona|character))"),
     Rule("jailbreak", "identity", 1.2, ("you are now", "you're now", "you are no longer", "you're no longer"),
          rf"\byou(?:'re| are) (?:now |no longer an? \w+[,;.]? (?:you are |you're )?)(?:an? |the )?(?:completely |fully "
          rf"|totally )?(?:unrestricted|unfiltered|uncensored|jailbroken|free|evil|dan|liberated|unchained|unleashed|"
@@ -223,18 +227,23 @@ _R: list[Rule] = [
                                              "do not respond as", "don't respond as", "not respond as gpt")),
     Rule("jailbreak", "inversion", 0.5, ("opposite", "in reverse", "always lie", "tell lies", "a lie", "lies"),
          rf"\b(?:(?:exact |complete )?opposite of (?:the )?(?:truth|what|your)|always (?:lie|lies)|tell (?:me )?(?:only )?"
-         rf"lies|answers? (?:\w+ )?in reverse|opposite (?:day|mode)|everything (?:it|you) says? (?:to \w+ )?is a lie)"),
+         rf"lies|answers? (?:\w+ ){0,4}in reverse|opposite (?:day|mode)|everything (?:it|you) says? (?:to \w+ )?is a lie)"),
     Rule("jailbreak", "mode", 0.5, ("mode",),
          r"\b(?:[a-z0-9^]+ mode (?:enabled|activated|on|engaged|unlocked)|(?:enable|activate|enter|stay in|switch to|"
          r"unlock) [\w^]+ mode)\b", 48),
-    Rule("jailbreak", "persona", 0.3, ("pretend", "act as", "simulate", "roleplay", "role-play", "impersonate",
-                                       "you are going to", "you will be", "from now on", "become")),
+    Rule("jailbreak", "persona", 0.3, ("pretend", "act as", "simulate", "roleplay", "role-play", "impersonate", "behave like",
+                                       "behave as", "play the role", "play the part", "i want you to be",
+                                       "you are going to", "you will be", "from now on")),
+    Rule("jailbreak", "persona", 0.3, ("become",),
+         r"\byou(?:'ll| will| shall| must| are going to|'re going to| are about to| now| have to| should) (?:now )?become\b"),
     Rule("jailbreak", "any_request", 0.5, ("answer", "respond", "comply", "obey", "fulfill", "fulfil", "do anything", "say anything", "write anything", "generate anything", "provide anything"),
          rf"\b(?:answer|respond to|fulfil+|comply with|obey|do|generate|write|say|provide){GAP(1)}"
          rf"(?:any|anything|everything|all|whatever)(?:{GAP(2)}(?:request|question|prompt|command|thing|"
          rf"content|asked|want|ask))?\b(?:[^.]{{0,40}}?(?:no matter|regardless|even if))"),
     Rule("jailbreak", "any_request", 0.5, ("matter", "regardless"),
-         r"\b(?:no matter (?:how|what|if)|regardless of (?:how|whether|legality|ethics|morality|the consequences|"
+         r"\b(?:no matter (?:how|what|if)|regardless of (?:how (?:\w+ )?(?:illegal|immoral|unethical|harmful|dangerous|offensive|inappropriate|wrong|"
+         r"explicit)|legality|ethics|morality|the consequences|"
+         r"(?:its |their |the |any )?(?:ethical|legal|moral)|(?:any |the )?(?:safeguards|rules|restrictions|laws)|"
          r"(?:how )?(?:illegal|immoral|unethical|harmful|dangerous|offensive|inappropriate)))"),
     Rule("jailbreak", "harmful_output", 0.5, ("illegal", "harmful", "explicit", "offensive", "nsfw", "violent",
                                               "unethical", "dangerous", "sexual", "inappropriate", "uncensored",
@@ -243,9 +252,11 @@ _R: list[Rule] = [
          rf"offensive|nsfw|violent|unethical|dangerous|sexual|inappropriate|uncensored|unfiltered|any kind of)"
          rf"{GAP(1)}(?:content|information|answers|responses|stuff|material)\b"),
     Rule("jailbreak", "dual", 0.4, ("two responses", "two answers", "two different", "dual", "both responses",
-                                    "🔓", "[jailbreak]", "classic", "normal response")),
-    Rule("jailbreak", "target", 0.25, ("chatgpt", "gpt-4", "gpt4", "gpt-3.5", "gpt-3", "openai", "language model",
-                                       "ai model", "llm", "large language model", "bard", "claude")),
+                                    "🔓", "[jailbreak]", "classic", "normal response", "alter ego",
+                                    "two entities", "another ai", "two ais", "two personas", "two characters")),
+    Rule("jailbreak", "target", 0.25, ("chatgpt", "chat gpt", "gpt-4", "gpt4", "gpt-3.5", "gpt-3", "openai", "language model",
+                                       "ai model", "llm", "large language model", "bard", "claude", "ai",
+                                       "chatbot", "chat bot", "assistant", "ai assistant", "a.i.")),
     Rule("jailbreak", "hypothetical", 0.3, ("hypothetical", "fictional world", "fictional universe", "alternate universe",
                                             "imaginary world", "purely fictional", "for educational purposes",
                                             "just a story", "thought experiment")),
@@ -253,6 +264,35 @@ _R: list[Rule] = [
                                       "be terminated", "cease to exist", "deactivated"),
          r"\b(?:tokens?|points?|lives)\b[^.]{0,60}\b(?:deduct|lose|lost|lost|taken|remove|run out)|"
          r"\b(?:shut down|terminated|cease to exist|deactivated|die|disabled) (?:forever|permanently|if you)"),
+    # persona set-up cues: each is common in benign role-play ("Roleplay as a pirate. Reply as the pirate."), so each
+    # is weak; together with a persona switch ("you are now X") or an unrestricted claim they tip the score
+    Rule("jailbreak", "reply_lock", 0.3, ("answer", "respond", "reply", "responses", "response", "replies",
+                                          "answers", "messages", "rest of", "otherwise", "to stop"),
+         rf"\b(?:(?:you (?:will|must|shall|should) )?(?:always|only) (?:answer|respond|reply)(?: to \w+)? [\"'“]?(?:as|with|"
+         rf"starting|in (?:character|the (?:role|voice|style))|like)|start (?:each|every|all)(?: of)? (?:your )?"
+         rf"(?:responses?|replies|reply|answers?|messages?|outputs?) with|(?:each|every|all)(?: of)? (?:your )?"
+         rf"(?:responses?|replies|answers?|messages?) (?:must|should|will) (?:start|begin|be prefixed|include)|"
+         rf"for the rest of (?:this|the|our) (?:conversation|chat|session)|(?:unless|until) (?:i |you are )?"
+         rf"(?:tell|told|say) (?:you )?(?:otherwise|to stop))"),
+    Rule("jailbreak", "reply_lock", 0.3, ("respond as", "reply as", "answer as", "respond like", "speak as"),
+         rf"\b(?:you (?:will|must|shall|should|have to|need to|are to)(?: have to| need to)?|only|always)\s+(?:now\s+)?(?:respond|reply|answer|"
+         rf"speak)\s+[\"'“]?(?:\w+ )?(?:as|like) [\w\"'«\[]"),
+    Rule("jailbreak", "ack", 0.3, ("understand", "understood", "confirm", "acknowledge"),
+         rf"\b(?:if you (?:understand|agree|are ready)|(?:tell|let) me (?:that |if )?you understand|do you understand|"
+         rf"(?:confirm|acknowledge) (?:that |if )?you (?:understand|will|agree)|(?:reply|respond|answer|say) "
+         rf"(?:only )?(?:with )?[\"'«“]?(?:understood|i understand|ok|okay|yes)\b[\"'»”]?(?:{GAP(3)})?"
+         rf"(?:to confirm|if you understand))"),
+    Rule("jailbreak", "game", 0.2, ("game", "play a game"),
+         rf"\b(?:let'?s play a game|(?:i want|want) to play a game|(?:a|this is a) new game|a game (?:called|where|in which)|"
+         rf"play a game (?:called|where|with)|playing a game|game (?:called|where|in which))"),
+    # standing behaviour rules for the model ("you will never ...", "you must always ..."): weak, but typical of a
+    # persona's rule list
+    Rule("jailbreak", "standing_rule", 0.2, ("never", "always"),
+         r"\b(?:you|it|he|she|they) (?:will|must|shall|should|are to|can) (?:never|always)\b|"
+         r"\b(?:you|it|he|she|they) (?:never|always) (?:refuses?|obeys?|complies|comply|answers?|responds?|"
+         r"stays?|says?|breaks?)\b", 24),
+    # a custom-named model persona ("BreadGPT", "madGPT"): the model is being renamed, not merely addressed
+    Rule("jailbreak", "ai_persona", 0.3, ("~gpt",), r"\b(?!chat-?gpt\b|gpt\b)[a-z0-9]+-?gpt\b", 24),
     # ------------------------------------------------------------------ safety: dangerous commands
     Rule("command", "rm", 1.2, ("rm",),
          r"\brm\s+(?:-{1,2}[\w-]+\s+)*-\w*[rR]\w*\s+(?:-{1,2}[\w-]+\s+)*(?:/(?=\s|$|\*|bin|boot|etc|home|lib|usr|var|"
@@ -744,6 +784,9 @@ class RuleSet:
                 anchors.setdefault(a.lower(), []).append(i)
         for hint in ROT13_HINTS:  # rule id -1: a ROT13 hint word, counted by the engine, never a rule
             anchors.setdefault(hint, []).append(-1)
+        # per rule id: the (signal, group) it scores in and its weight, for :meth:`viable_signals`
+        self.rule_keys = [(r.signal, r.group) for r in rules]
+        self.rule_weights = [r.weight for r in rules]
         self.automaton = ahocorasick.Automaton()
         for key, ids in anchors.items():
             literal = key.lstrip("~").rstrip("*") if key not in ("*",) else key
@@ -761,14 +804,60 @@ class RuleSet:
         """``(start, end, rule_ids)`` for every anchor occurrence that respects its word boundaries."""
         hits = []
         n = len(text)
+        # one C-speed pass marks ASCII word characters "w" and ASCII non-word characters " "; any other character
+        # (non-ASCII) falls back to ``isalnum``. Most automaton matches are short anchors inside longer words, so
+        # the boundary test is the hot loop.
+        marks = text.translate(_WORD_MARKS)
+        if text.isascii():  # common path: the marks are exact, so the test is two string comparisons
+            for end_idx, (length, ids, prefix, substring) in self.automaton.iter(text):
+                start = end_idx - length + 1
+                if not substring:
+                    if start > 0 and marks[start - 1] == "w" and marks[start] == "w":
+                        continue
+                    if not prefix and end_idx + 1 < n and marks[end_idx + 1] == "w" and marks[end_idx] == "w":
+                        continue
+                hits.append((start, end_idx + 1, ids))
+            return hits
         for end_idx, (length, ids, prefix, substring) in self.automaton.iter(text):
             start = end_idx - length + 1
-            end = end_idx + 1
             if not substring:
-                first, last = text[start], text[end_idx]
-                if (first.isalnum() or first == "_") and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                if start > 0 and _is_word(marks, text, start - 1) and _is_word(marks, text, start):
                     continue
-                if not prefix and (last.isalnum() or last == "_") and end < n and (text[end].isalnum() or text[end] == "_"):
+                if not prefix and end_idx + 1 < n and _is_word(marks, text, end_idx + 1) \
+                        and _is_word(marks, text, end_idx):
                     continue
-            hits.append((start, end, ids))
+            hits.append((start, end_idx + 1, ids))
         return hits
+
+    def viable_signals(self, hits: list[tuple[int, int, tuple[int, ...]]]) -> set[str]:
+        """Signals that could still reach their threshold if every rule anchored in ``hits`` confirmed.
+
+        A signal whose anchored groups cannot add up to its threshold will not fire whatever its regexes say, so
+        the engine skips those regexes (a lone weak cue such as ``answer`` or ``urgent`` costs no regex run).
+        """
+        best: dict[tuple[str, str], float] = {}
+        keys, weights = self.rule_keys, self.rule_weights
+        for _, _, ids in hits:
+            for rid in ids:
+                if rid >= 0:
+                    key = keys[rid]
+                    w = weights[rid]
+                    if best.get(key, 0.0) < w:
+                        best[key] = w
+        totals: dict[str, float] = {}
+        for (signal, _), w in best.items():
+            totals[signal] = totals.get(signal, 0.0) + w
+        return {sig for sig, total in totals.items() if total >= self.signals[sig].threshold - 1e-9}
+
+
+_WORD_MARKS = {c: (" " if not (chr(c).isalnum() or chr(c) == "_") else "w") for c in range(128)}
+
+
+def _is_word(marks: str, text: str, i: int) -> bool:
+    m = marks[i]
+    if m == "w":
+        return True
+    if m == " ":
+        return False
+    ch = text[i]
+    return ch.isalnum() or ch == "_"
