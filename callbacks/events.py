@@ -9,13 +9,18 @@ never need to know whether auditing is on.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 import lightning.pytorch as pl
 
+from nethical.exceptions import ConfigError
+
 RUN_ID_ENV = "NETHICAL_RUN_ID"
+_GENERATED: set = set()  # ids this process generated, so new_run_id() can tell them from a user's
+_RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def get_run_id() -> str:
@@ -24,9 +29,16 @@ def get_run_id() -> str:
     Set once per process tree through the environment, so DDP worker processes launched by Lightning inherit it.
     """
     run_id = os.environ.get(RUN_ID_ENV)
+    if run_id and not _RUN_ID_RE.fullmatch(run_id):
+        # the run id names directories (candidates/<type>/<run_id>): it must never step outside them
+        raise ConfigError(
+            f"{RUN_ID_ENV}={run_id!r} is not a safe run id; use letters, digits, '.', '_' and '-' only "
+            "(at most 128, not starting with '.' or '-'), e.g. slurm-12345."
+        )
     if not run_id:
         run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         os.environ[RUN_ID_ENV] = run_id
+        _GENERATED.add(run_id)
     return run_id
 
 
@@ -45,6 +57,13 @@ def emit(trainer: "pl.Trainer", event_type: str, **facts: Any) -> None:
 
 
 def new_run_id() -> str:
-    """Start a new run: forget any inherited id and make a fresh one (the classic CLI calls this per command)."""
+    """Start a new run (the classic CLI calls this once per command).
+
+    An id the user exported (e.g. ``NETHICAL_RUN_ID=slurm-$SLURM_JOB_ID``, stable across requeues) is kept; an id this
+    process generated for an earlier command is replaced by a fresh one.
+    """
+    current = os.environ.get(RUN_ID_ENV)
+    if current and current not in _GENERATED:
+        return get_run_id()  # user-given: validated and kept
     os.environ.pop(RUN_ID_ENV, None)
     return get_run_id()

@@ -227,3 +227,23 @@ def test_read_only_output_dir_is_a_clear_error_before_training(tmp_cwd, capsys, 
     assert rc == 2
     assert "models dir 'models' is not writable (Read-only file system); pass a writable --models-dir." in err
     assert list(tmp_cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("run_id", ["../../escape", "a/b", ".hidden", "x" * 200, "bad\nid"])
+def test_unsafe_run_id_from_the_environment_is_rejected(tmp_cwd, capsys, monkeypatch, run_id):
+    """NETHICAL_RUN_ID names candidate directories; a user-given value must never escape them."""
+    from nethical.cli import main as nethical_main
+
+    monkeypatch.setenv("NETHICAL_RUN_ID", run_id)
+    rc = nethical_main(["fit", "--config", str(ROOT / "configs" / "logistic.yaml"), "--trainer.max_epochs", "1",
+                        "--data.init_args.num_samples", "200", "--trainer.logger", "false", "--gate.min_accuracy", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "is not a safe run id" in err
+    assert not (tmp_cwd / "models").exists() and not (tmp_cwd / "checkpoints").exists()  # failed before training
+    assert not (tmp_cwd.parent.parent / "escape").exists()
+
+
+def test_exported_run_id_is_kept_by_the_classic_cli(tmp_cwd, monkeypatch):
+    monkeypatch.setenv("NETHICAL_RUN_ID", "slurm-4242")
+    assert classic_main(["--model-type", "logistic", *TINY, "--promotion-min-accuracy", "1"]) == 0
+    assert (tmp_cwd / "models" / "candidates" / "logistic" / "slurm-4242" / "model_card.json").is_file()

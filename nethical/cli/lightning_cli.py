@@ -9,6 +9,7 @@ from typing import Any, List, Optional, Sequence
 
 from lightning.pytorch.cli import LightningCLI
 
+from callbacks.events import get_run_id
 from callbacks.plain_progress import PlainProgress
 from callbacks.promotion_gate import PromotionGate
 from callbacks.save_config import NethicalSaveConfig
@@ -79,7 +80,8 @@ class NethicalCLI(LightningCLI):
         super()._parse_ckpt_path()
 
     def before_fit(self) -> None:
-        """Fail with one clear line on a corrupted or foreign checkpoint, before any training starts."""
+        """Fail with one clear line on an unsafe run id or a corrupted or foreign checkpoint, before training starts."""
+        get_run_id()
         ckpt = self.config_init[self.subcommand].get("ckpt_path")
         path = self._resolve_ckpt(ckpt)
         if path is not None:
