@@ -45,4 +45,4 @@ class BinaryECE(Metric):
         )
 
     def compute(self) -> torch.Tensor:
-        return torch.tensor(ece_from_bins(self.bins()), dtype=torch.float32)
+        return torch.tensor(ece_from_bins(self.bins()), dtype=torch.float32, device=self.count.device)

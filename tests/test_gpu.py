@@ -1,0 +1,35 @@
+"""The GPU path: runs where CUDA is available, skips cleanly elsewhere (CI has no GPU)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from nethical.cli.classic import main as classic_main
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_transformer_trains_on_gpu_in_mixed_precision(tmp_cwd, precision):
+    rc = classic_main(["--model-type", "simple_transformer", "--epochs", "1", "--num-samples", "1000",
+                       "--accelerator", "gpu", "--devices", "1", "--precision", precision, "--no-tensorboard",
+                       "--promotion-min-accuracy", "0", "--promotion-max-ece", "1"])
+    assert rc == 0
+    card = json.loads((tmp_cwd / "models" / "current" / "simple_transformer" / "model_card.json").read_text())
+    assert card["config"]["trainer"]["precision"] == precision
+    assert card["config"]["trainer"]["accelerator"] == "CUDAAccelerator"
+    assert 0.0 <= card["metrics"]["ece"] <= 1.0
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_all_types_on_gpu(tmp_cwd):
+    assert classic_main(["--model-type", "all", "--epochs", "1", "--num-samples", "800", "--accelerator", "gpu",
+                         "--devices", "1", "--no-tensorboard", "--promotion-min-accuracy", "0",
+                         "--promotion-max-ece", "1"]) == 0
+    assert len(list((tmp_cwd / "models" / "current").glob("*/model_card.json"))) == 5
