@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import hashlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -21,6 +23,10 @@ TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
 Inputs = Union[np.ndarray, List[str]]
 
+
+# The adapter has no torch optimizer by design (automatic_optimization = False; scikit-learn fits the estimator), so
+# Lightning's "configure_optimizers returned None" warning says nothing to the user.
+warnings.filterwarnings("ignore", message="`LightningModule.configure_optimizers` returned `None`")
 
 class SklearnClassifierModule(BaseClassifierModule):
     """Wrap a scikit-learn classifier named in config so it trains, logs, gates and saves like the torch models.
