@@ -9,18 +9,18 @@ never need to know whether auditing is on.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 import lightning.pytorch as pl
 
+from nethical.audit.log import utc_now  # noqa: F401 - one definition, used by every callback
 from nethical.exceptions import ConfigError
+from nethical.registry import RUN_ID_RE
 
 RUN_ID_ENV = "NETHICAL_RUN_ID"
 _GENERATED: set = set()  # ids this process generated, so new_run_id() can tell them from a user's
-_RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def get_run_id() -> str:
@@ -29,7 +29,7 @@ def get_run_id() -> str:
     Set once per process tree through the environment, so DDP worker processes launched by Lightning inherit it.
     """
     run_id = os.environ.get(RUN_ID_ENV)
-    if run_id and not _RUN_ID_RE.fullmatch(run_id):
+    if run_id and not RUN_ID_RE.fullmatch(run_id):
         # the run id names directories (candidates/<type>/<run_id>): it must never step outside them
         raise ConfigError(
             f"{RUN_ID_ENV}={run_id!r} is not a safe run id; use letters, digits, '.', '_' and '-' only "
@@ -40,11 +40,6 @@ def get_run_id() -> str:
         os.environ[RUN_ID_ENV] = run_id
         _GENERATED.add(run_id)
     return run_id
-
-
-def utc_now() -> str:
-    """ISO-8601 UTC timestamp with microseconds, e.g. ``2026-11-26T08:41:43.123456+00:00``."""
-    return datetime.now(timezone.utc).isoformat()
 
 
 def emit(trainer: "pl.Trainer", event_type: str, **facts: Any) -> None:

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, clone
 
 from lightning_modules.base import BaseClassifierModule
 from nethical.calibration import SKLEARN_METHODS, check_method
+from nethical.console import one_line
 from nethical.exceptions import ConfigError, DataError, ModelLoadError
 
 SKOPS_FILE = "model.skops"
@@ -356,7 +357,6 @@ class SklearnClassifierModule(BaseClassifierModule):
 
 def load_estimator_bytes(data: bytes, where: str, saved_version: Optional[str] = None) -> Any:
     """Load skops bytes trusting only scikit-learn, numpy and scipy types (an explicit allow-list, never all)."""
-    import warnings
 
     import sklearn
     import skops.io as sio
@@ -407,4 +407,4 @@ def _allows_nan(est: Any) -> bool:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+    return one_line(exc, 300)

@@ -17,7 +17,6 @@ import numpy as np
 
 from nethical.metrics import CalibrationBins
 
-CALIBRATION_METHODS = ("none", "temperature", "sigmoid", "isotonic")
 TORCH_METHODS = ("none", "temperature")
 SKLEARN_METHODS = ("none", "sigmoid", "isotonic")
 MIN_CALIBRATION_ROWS = 20

@@ -17,3 +17,9 @@ def say(message: str, level: str = "INFO") -> None:
 
 def warn(message: str) -> None:
     say(message, "WARN")
+
+
+def one_line(text: object, limit: int = 500) -> str:
+    """``text`` with all whitespace runs squeezed to one space, cut to ``limit`` characters (for error lines)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
@@ -26,6 +27,8 @@ METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.safetensors"
 RELIABILITY_FILE = "reliability.png"
 TRUSTED_CLASS_PREFIXES = ("lightning_modules.",)
+# a run id names directories (candidates/<type>/<run_id>, archive/<type>/<run_id>): never a path
+RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def staging_dir(models_dir: Path, model_type: str, run_id: str) -> Path:
@@ -77,10 +80,12 @@ def publish(staged: Path, models_dir: Path, model_type: str, run_id: str, promot
 
 
 def _card_run_id(model_dir: Path) -> Optional[str]:
+    """The run id in a champion's card, or None when missing or unsafe (the card names the archive directory)."""
     try:
-        return str(json.loads((model_dir / CARD_FILE).read_text())["run_id"])
-    except (OSError, ValueError, KeyError):
+        run_id = json.loads((model_dir / CARD_FILE).read_text(encoding="utf-8"))["run_id"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    return run_id if isinstance(run_id, str) and RUN_ID_RE.fullmatch(run_id) else None
 
 
 def read_card(model_dir: Path) -> Dict[str, Any]:
@@ -88,15 +93,18 @@ def read_card(model_dir: Path) -> Dict[str, Any]:
     if not card_path.is_file():
         raise ModelLoadError(f"no {CARD_FILE} in {str(model_dir)!r}; pass a saved model directory such as models/current/logistic.")
     try:
-        return json.loads(card_path.read_text(encoding="utf-8"))
+        card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{card_path} is not a readable JSON model card ({exc}); retrain or restore the model.") from None
+    if not isinstance(card, dict) or not isinstance(card.get("class_path"), str):
+        raise ModelLoadError(f"{card_path} is not a model card (expected a JSON object with class_path); retrain or restore the model.")
+    return card
 
 
 def verify_files(model_dir: Path, card: Dict[str, Any]) -> None:
     """Check every file listed in the card against its sha256 before it is used."""
     files = card.get("files") or {}
-    if not files:
+    if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
         raise ModelLoadError(f"the model card in {model_dir} lists no files with sha256; the model cannot be verified.")
     for name, expected in files.items():
         path = Path(model_dir) / name

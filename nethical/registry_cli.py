@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from nethical.exceptions import DataError
+from nethical.exceptions import DataError, OutputError
 
 
 def read_rows(path: Path, limit: Optional[int] = None) -> List[Dict[str, Any]]:
@@ -62,7 +62,10 @@ def predict_rows(model_dir: Path, rows: List[Dict[str, Any]], text_field: str = 
 def _cmd_predict(ns: argparse.Namespace) -> int:
     rows = read_rows(Path(ns.input), ns.limit)
     probs = predict_rows(Path(ns.model_dir), rows, ns.text_field)
-    out = open(ns.output, "w", encoding="utf-8") if ns.output else sys.stdout
+    try:
+        out = open(ns.output, "w", encoding="utf-8") if ns.output else sys.stdout
+    except OSError as exc:
+        raise OutputError(f"cannot write --output {ns.output!r} ({exc.strerror or exc}); pass a writable path.") from None
     try:
         for i, p in enumerate(probs):
             out.write(json.dumps({"index": i, "probability": round(p, 6), "label": int(p >= ns.threshold)}) + "\n")

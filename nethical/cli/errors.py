@@ -6,6 +6,7 @@ import sys
 import traceback
 from typing import Callable
 
+from nethical.console import one_line as _one_line
 from nethical.exceptions import NethicalError
 
 
@@ -34,6 +35,3 @@ def run_guarded(func: Callable[[], int], verbose: bool = False) -> int:
         return 1
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 500 else text[:497] + "..."

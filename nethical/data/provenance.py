@@ -7,20 +7,10 @@ adds the dataset slug and version; synthetic data records why real data was not 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks (constant memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from nethical.fileio import sha256_file
 
 
 def file_records(files: Sequence[Path], relative_to: Optional[Path] = None) -> List[Dict[str, Any]]:
@@ -51,7 +41,3 @@ def file_provenance(source: str, files: Sequence[Path], report: Dict[str, Any], 
         **report,
     }
 
-
-def synthetic_reason(requested: str, reason: str) -> str:
-    """One line: what was asked for and why it could not serve."""
-    return f"{requested}: {reason}"

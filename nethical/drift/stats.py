@@ -36,6 +36,9 @@ import numpy as np
 from scipy import stats as _sps
 from scipy.spatial.distance import jensenshannon as _jensenshannon
 
+from nethical.metrics import CalibrationBins
+from nethical.metrics import ece_from_bins as metric_ece_from_bins
+
 PSI_EPS = 1e-4
 
 
@@ -195,7 +198,8 @@ def _bins_arrays(bins: Mapping[str, Sequence[float]]) -> tuple[np.ndarray, np.nd
 def ece_from_bins(bins: Mapping[str, Sequence[float]]) -> float:
     """Expected calibration error from per-bin counts: ``sum_b |sum_pos_b - sum_prob_b| / N``.
 
-    This equals the usual ``sum_b (n_b / N) * |accuracy_b - confidence_b|`` of torchmetrics' binary ECE (L1 norm).
+    The one definition in :mod:`nethical.metrics` (the value the gate decides on); this wrapper validates the
+    mapping and returns ``nan`` rather than 0 for an empty input.
 
     Args:
         bins: mapping with ``count`` (examples per bin), ``sum_prob`` (sum of predicted P(y=1) per bin) and
@@ -205,10 +209,10 @@ def ece_from_bins(bins: Mapping[str, Sequence[float]]) -> float:
         ECE in ``[0, 1]``; ``nan`` when there are no examples.
     """
     count, sum_prob, sum_pos = _bins_arrays(bins)
-    total = count.sum()
-    if total == 0:
+    if count.sum() == 0:
         return float("nan")
-    return float(np.abs(sum_pos - sum_prob).sum() / total)
+    return metric_ece_from_bins(CalibrationBins(count=count.astype(np.int64), sum_prob=sum_prob,
+                                                sum_pos=np.rint(sum_pos).astype(np.int64)))
 
 
 def _bootstrap_ece(bins: Mapping[str, Sequence[float]], n_boot: int, rng: np.random.Generator) -> np.ndarray:

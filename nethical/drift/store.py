@@ -20,6 +20,7 @@ from typing import Iterable, Optional, Union
 from filelock import FileLock, Timeout
 
 from nethical.drift.observation import CohortObservation, validate_cohort_id
+from nethical.console import one_line
 from nethical.fileio import fsync_dir
 from nethical.exceptions import OutputError
 
@@ -201,5 +202,4 @@ class CohortStore:
 
 
 def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 200 else text[:197] + "..."
+    return one_line(exc, 200)

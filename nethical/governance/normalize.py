@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -298,14 +297,3 @@ def find_encoded(original: str, low: str, max_payloads: int = 8, max_len: int = 
         found.append(Encoded("rot13", (0, len(low)), rot13(low)))
     return found
 
-
-def _has_long_token(text: str, size: int = 16) -> bool:
-    """True when some whitespace-separated token is at least ``size`` characters (cheap base64/hex prefilter)."""
-    if len(text) < 4096:
-        return max(map(len, text.split()), default=0) >= size
-    return re.search(r"\S{%d}" % size, text) is not None
-
-
-def decode_rot13(text: str) -> str:
-    """ROT13 of ``text`` (letters only), for tests and callers."""
-    return codecs.encode(text, "rot13")
