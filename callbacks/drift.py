@@ -9,7 +9,6 @@ drift report over *every* cohort in that store.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Optional
 
 import lightning.pytorch as pl
@@ -268,7 +267,3 @@ class DriftCallback(Callback):
         if store_error:
             facts["error"] = store_error
         return facts
-
-    @property
-    def last_report_path(self) -> Optional[Path]:
-        return self.last_report.path if self.last_report else None

@@ -170,8 +170,9 @@ class GovernanceCallback(Callback):
         listing = [{"index": i, "decision": results[i].decision,
                     "types": [f"{v.category}/{v.type}" for v in results[i].violations]} for i in flagged[:_LIST_LIMIT]]
         quarantined = 0
-        if self.policy == "quarantine" and flagged:
-            out_dir = self._output_dir(trainer)
+        # trainer.log_dir is a collective: resolve it on every rank under a condition all ranks share
+        out_dir = self._output_dir(trainer) if self.policy == "quarantine" else None
+        if out_dir is not None and flagged:
             quarantined = int(dm.exclude_train_indices(flagged))
             self.quarantine_path = str(out_dir / "quarantine.jsonl")
             if trainer.is_global_zero:
@@ -264,6 +265,9 @@ class GovernanceCallback(Callback):
     @staticmethod
     def _probabilities(dm: Any, pl_module: "pl.LightningModule", m: int) -> list[float]:
         """P(y=1) for the first ``m`` validation rows, from the full split (identical on every rank)."""
+        split_scores = getattr(pl_module, "predict_proba_split", None)
+        if callable(split_scores) and hasattr(dm, "tensors"):  # the path the promotion gate scores through
+            return [float(p) for p in split_scores(dm, "val")[:m]]
         predict = getattr(pl_module, "predict_proba_batch", None)
         if not callable(predict):
             predict = lambda batch: pl_module.predict_step(batch, 0)  # noqa: E731 - contract: returns P(y=1)

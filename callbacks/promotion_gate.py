@@ -12,7 +12,6 @@ from typing import Any, Dict, Optional
 
 import lightning.pytorch as pl
 import numpy as np
-import torch
 from lightning.pytorch.callbacks import Callback
 
 from callbacks.events import emit, get_run_id, utc_now
@@ -32,8 +31,8 @@ PACKAGES = ("torch", "lightning", "torchmetrics", "scikit-learn", "numpy", "data
 class PromotionGate(Callback):
     """Promote a model when, on the validation split, ``ece <= max_ece`` and ``accuracy >= min_accuracy``.
 
-    After fit it scores the *whole* validation split on every rank (so every rank reaches the same decision without
-    a collective), rank zero writes ``<models_dir>/current/<type>/`` (promoted) or
+    After fit it scores the *whole* validation split on every rank and takes rank zero's scores (one broadcast), so
+    every rank reaches the same decision; rank zero writes ``<models_dir>/current/<type>/`` (promoted) or
     ``<models_dir>/candidates/<type>/<run_id>/`` (not promoted) — weights as safetensors, ``metrics.json`` and
     ``model_card.json`` — and it prints one ``PROMOTED``/``CANDIDATE`` line. The decision is emitted as the
     ``promotion_decision`` and ``model_saved`` events and kept in :attr:`result`.
@@ -83,12 +82,15 @@ class PromotionGate(Callback):
         self.started_at = utc_now()
 
     def on_fit_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
-        if trainer.sanity_checking or trainer.interrupted:
+        if trainer.interrupted:
             return
         datamodule = trainer.datamodule
         labels = np.asarray(datamodule.labels("val"), dtype=np.int64)
         calibration, probs_before = self._calibrate(trainer, pl_module, datamodule)
         probs = np.asarray(pl_module.predict_proba_split(datamodule, "val"), dtype=np.float64)
+        # Every rank scored the same rows, but floating-point differences across devices could put ranks on opposite
+        # sides of a threshold; take rank zero's scores so every rank reaches the same decision and branches alike.
+        probs, probs_before = trainer.strategy.broadcast((probs, probs_before), src=0)
         metrics = binary_metrics(probs, labels, n_bins=self.ece_bins)
         clipped = np.clip(probs, 1e-7, 1 - 1e-7)
         metrics["loss"] = float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped)))

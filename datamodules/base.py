@@ -135,6 +135,11 @@ class BaseDataModule(pl.LightningDataModule):
         dataset = _SliceDataset(self._tensors[split])
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        if len(dataset) < world:
+            raise DataError(
+                f"{type(self).__name__}: the {split} split has {len(dataset)} rows for {world} processes; every process "
+                "needs at least one row — use more samples, a larger split share, or fewer devices."
+            )
         sampler = ShardedBatchSampler(len(dataset), self.batch_size, shuffle, self.seed, rank, world)
         return DataLoader(dataset, sampler=sampler, batch_size=None)
 
@@ -151,9 +156,6 @@ class BaseDataModule(pl.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)
 
-    def calibration_dataloader(self) -> Optional[DataLoader]:
-        return self._loader("calibration", shuffle=False) if self.split_sizes.get("calibration") else None
-
     # ------------------------------------------------------------------ contract used by callbacks and models
     @property
     def input_kind(self) -> str:
@@ -162,10 +164,6 @@ class BaseDataModule(pl.LightningDataModule):
     @property
     def feature_names(self) -> List[str]:
         return list(self.input_spec.get("feature_names", []))
-
-    @property
-    def num_features(self) -> int:
-        return len(self.feature_names)
 
     def split(self, name: str) -> PreparedData:
         return self._splits[name]
@@ -176,9 +174,6 @@ class BaseDataModule(pl.LightningDataModule):
 
     def labels(self, split: str) -> np.ndarray:
         return self._splits[split].labels
-
-    def raw_texts(self, split: str) -> List[str]:
-        return list(self._splits[split].texts or [])
 
     def describe_rows(self, split: str, indices: Sequence[int]) -> List[str]:
         part = self._splits[split]

@@ -35,9 +35,9 @@ class ShardedBatchSampler(Sampler[List[int]]):
         self.epoch = epoch
 
     def _positions(self) -> List[int]:
-        if not self.shuffle:
-            per_rank = -(-self.num_rows // self.world_size)
-            return list(range(self.rank * per_rank, min(self.num_rows, (self.rank + 1) * per_rank)))
+        if not self.shuffle:  # contiguous, unpadded, as even as possible: every rank has a row when rows >= ranks
+            n, w, r = self.num_rows, self.world_size, self.rank
+            return list(range(r * n // w, (r + 1) * n // w))
         order = torch.randperm(self.num_rows, generator=torch.Generator().manual_seed(self.seed + self.epoch)).tolist()
         if self.world_size > 1:
             per_rank = -(-self.num_rows // self.world_size)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import lightning.pytorch as pl
 import numpy as np
@@ -145,7 +145,9 @@ class BaseClassifierModule(pl.LightningModule):
     def _log_epoch(self, stage: str) -> None:
         """Compute, log (scalars per epoch, ``sync_dist``) and reset the stage's metrics; every rank calls it."""
         loss_metric, collection = self._stage_losses[stage], self._stage_metrics[stage]
-        if loss_metric.update_count == 0:  # e.g. the adapter's sanity check, before anything is fitted
+        # Every rank holds at least one row of each split (the datamodule checks), so this is the same on all ranks:
+        # it only skips the adapter's sanity check, before anything is fitted.
+        if loss_metric.update_count == 0:
             return
         values = {f"{stage}/loss": loss_metric.compute(), **collection.compute()}
         self.log_dict(values, sync_dist=True, prog_bar=stage == "val")

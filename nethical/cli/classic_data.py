@@ -10,6 +10,7 @@ the configs keep their synthetic data and :func:`lightning_args` returns ``[]``.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -102,7 +103,9 @@ def validate(ns: argparse.Namespace) -> None:
     for option, column in named:
         if column and header:
             require_column(column, header, option, source)
-    if ns.model_type in MODEL_INPUT_KINDS:  # one model type: prepare the data now (``all``: each type reports its own)
+    # one model type: prepare the data now (``all``: each type reports its own). DDP workers re-run this command;
+    # the launching process already checked the data, so they skip the second preparation.
+    if ns.model_type in MODEL_INPUT_KINDS and "LOCAL_RANK" not in os.environ:
         preflight(ns, ns.model_type)
 
 

@@ -9,7 +9,10 @@ from typing import Any, List, Optional, Sequence
 
 from lightning.pytorch.cli import LightningCLI
 
+from callbacks.audit_log import AuditLogCallback
+from callbacks.drift import DriftCallback
 from callbacks.events import get_run_id
+from callbacks.governance import GovernanceCallback
 from callbacks.plain_progress import PlainProgress
 from callbacks.promotion_gate import PromotionGate
 from callbacks.save_config import NethicalSaveConfig
@@ -23,19 +26,12 @@ warnings.filterwarnings("ignore", message="LightningCLI's args parameter is inte
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
 
 # Added to every run in this order (see callbacks/events.py): audit first, so it receives every event.
-def _callback_groups():  # TEMPORARY: tolerate callbacks still being written
-    import importlib
-    groups = []
-    for key, mod, name in (("audit", "callbacks.audit_log", "AuditLogCallback"), ("governance", "callbacks.governance", "GovernanceCallback"),
-                           ("gate", "callbacks.promotion_gate", "PromotionGate"), ("drift", "callbacks.drift", "DriftCallback")):
-        try:
-            groups.append((key, getattr(importlib.import_module(mod), name)))
-        except (ImportError, AttributeError):
-            pass
-    return tuple(groups)
-
-
-CALLBACK_GROUPS = _callback_groups()
+CALLBACK_GROUPS = (
+    ("audit", AuditLogCallback),
+    ("governance", GovernanceCallback),
+    ("gate", PromotionGate),
+    ("drift", DriftCallback),
+)
 
 
 class NethicalCLI(LightningCLI):
