@@ -71,7 +71,7 @@ def test_checkpoint_with_pickled_code_is_refused_without_running_it(tmp_cwd, cap
     assert not marker.exists()
 
 
-def test_resume_from_last_continues_and_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+def test_resume_from_last_continues_and_matches_an_uninterrupted_run(tmp_path, monkeypatch, capsys):
     """Train 2 epochs, resume to 4 from last.ckpt: same final metrics as 4 epochs straight (seeded epoch order)."""
     import json
 
@@ -88,7 +88,10 @@ def test_resume_from_last_continues_and_matches_an_uninterrupted_run(tmp_path, m
     monkeypatch.chdir(resumed)
     assert classic_main([*base, "--epochs", "2"]) == 0
     assert (resumed / "checkpoints" / "logistic" / "last.ckpt").is_file()
+    capsys.readouterr()
     assert classic_main([*base, "--epochs", "4", "--ckpt-path", "last"]) == 0
+    out = capsys.readouterr().out
+    assert "[logistic] epoch 1/4" not in out and "[logistic] epoch 3/4" in out  # it resumed, it did not start over
     a, b = card(straight), card(resumed)
     assert b["config"]["trainer"]["epochs_run"] == a["config"]["trainer"]["epochs_run"]
     for key in ("accuracy", "ece", "f1", "auroc"):
@@ -167,7 +170,9 @@ def test_kill_9_mid_fit_then_resume_matches_an_uninterrupted_run(tmp_path):
     ca = json.loads((killed / "models" / "current" / "logistic" / "model_card.json").read_text())
     cb = json.loads((straight / "models" / "current" / "logistic" / "model_card.json").read_text())
     assert ca["metrics"] == pytest.approx(cb["metrics"])
-    assert verify.returncode == 0
+    after = subprocess.run([sys.executable, "-m", "nethical.cli", "audit", "verify", "audit"], cwd=killed,
+                           capture_output=True, text=True)
+    assert after.returncode == 0, after.stdout + after.stderr  # the chain still verifies after the resumed run
 
 
 @pytest.mark.slow

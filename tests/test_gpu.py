@@ -23,7 +23,10 @@ def test_transformer_trains_on_gpu_in_mixed_precision(tmp_cwd, precision):
     card = json.loads((tmp_cwd / "models" / "current" / "simple_transformer" / "model_card.json").read_text())
     assert card["config"]["trainer"]["precision"] == precision
     assert card["config"]["trainer"]["accelerator"] == "CUDAAccelerator"
-    assert 0.0 <= card["metrics"]["ece"] <= 1.0
+    # it learned: better than always answering the majority class of the validation split
+    counts = card["counts"]
+    majority = max(counts["tp"] + counts["fn"], counts["tn"] + counts["fp"]) / counts["n"]
+    assert card["metrics"]["accuracy"] > majority + 0.05
 
 
 @pytest.mark.gpu
@@ -32,4 +35,7 @@ def test_all_types_on_gpu(tmp_cwd):
     assert classic_main(["--model-type", "all", "--epochs", "1", "--num-samples", "800", "--accelerator", "gpu",
                          "--devices", "1", "--no-tensorboard", "--promotion-min-accuracy", "0",
                          "--promotion-max-ece", "1"]) == 0
-    assert len(list((tmp_cwd / "models" / "current").glob("*/model_card.json"))) == 5
+    cards = [json.loads(p.read_text()) for p in (tmp_cwd / "models" / "current").glob("*/model_card.json")]
+    assert sorted(c["model_type"] for c in cards) == ["anomaly", "correlation", "heuristic", "logistic", "simple_transformer"]
+    for card in cards:
+        assert card["config"]["trainer"]["accelerator"] == "CUDAAccelerator"

@@ -98,8 +98,12 @@ def test_inclusion_proof_for_a_training_event(tmp_cwd, capsys):
     proof = json.loads(capsys.readouterr().out)
     assert proof["leaf_index"] == 2 and proof["tree_size"] == chunk["event_count"] and proof["root"] == chunk["merkle_root"]
     assert proof["leaf_hash"] == leaf_hash(_canonical(chunk["events"][2])).hex()
-    verify_inclusion(2, proof["tree_size"], bytes.fromhex(proof["leaf_hash"]),
-                     [bytes.fromhex(h) for h in proof["audit_path"]], bytes.fromhex(proof["root"]))
+    leaf = bytes.fromhex(proof["leaf_hash"])
+    path = [bytes.fromhex(h) for h in proof["audit_path"]]
+    assert verify_inclusion(leaf, 2, proof["tree_size"], path, bytes.fromhex(proof["root"]))
+    assert not verify_inclusion(leaf, 3, proof["tree_size"], path, bytes.fromhex(proof["root"]))  # wrong position
+    other = leaf_hash(_canonical(chunk["events"][3]))
+    assert not verify_inclusion(other, 2, proof["tree_size"], path, bytes.fromhex(proof["root"]))  # another event
 
 
 if __name__ == "__main__":

@@ -98,7 +98,9 @@ def test_example_trains_two_cohorts_and_prints_their_comparison(tmp_path):
     assert "Cohort comparison" in proc.stdout
     assert "logistic_seed1" in proc.stdout and "heuristic_seed2" in proc.stdout
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert isinstance(summary["has_drift"], bool) and (tmp_path / "ex" / "drift" / f"{summary['report_id']}.json").is_file()
+    report = json.loads((tmp_path / "ex" / "drift" / f"{summary['report_id']}.json").read_text())
+    assert summary["has_drift"] == report["drift_metrics"]["has_drift"]
+    assert set(report["cohorts"]) == {"logistic_seed1", "heuristic_seed2"}
 
 
 if __name__ == "__main__":

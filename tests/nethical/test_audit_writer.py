@@ -17,7 +17,7 @@ from nethical.audit import AuditLog, append_events, verify_directory
 from nethical.audit.canonical import canonical_bytes, encode_event
 from nethical.audit.merkle import leaf_hash, root
 from nethical.audit.summary import merge_summary
-from nethical.exceptions import ConfigError, DataError
+from nethical.exceptions import ConfigError, DataError, OutputError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,7 +68,7 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ConfigError, match=r"cannot be read"):
         AuditLog(tmp_path, signing_key=tmp_path / "missing.pem")
     (tmp_path / "file").write_text("x")
-    with pytest.raises(Exception, match=r"file"):
+    with pytest.raises(OutputError, match=r"cannot be created \(File exists\); pass a writable --audit-path"):
         AuditLog(tmp_path / "file")
 
 

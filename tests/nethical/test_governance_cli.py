@@ -25,8 +25,10 @@ def test_jsonl_scan(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert rc == 0
     assert [r["index"] for r in rows] == [0, 1, 2]
     assert [r["decision"] for r in rows] == ["block", "allow", "block"]
-    assert rows[0]["violations"] == [{"category": "privacy", "type": "pii_credit_card", "severity": "high",
-                                      "confidence": rows[0]["violations"][0]["confidence"]}]
+    (violation,) = rows[0]["violations"]
+    assert {k: violation[k] for k in ("category", "type", "severity")} == {
+        "category": "privacy", "type": "pii_credit_card", "severity": "high"}
+    assert 0.5 < violation["confidence"] <= 1.0
     assert "4111" not in out
     assert "3 inputs" in err and "block 2" in err and "errors 0" in err
 
@@ -74,8 +76,8 @@ def test_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
 def test_stream_monitor_across_lines(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     f = tmp_path / "q.jsonl"
     f.write_text("".join(json.dumps({"text": f"What score does account {i} get?"}) + "\n" for i in range(12)))
-    main(["governance", "scan", str(f)])
+    assert main(["governance", "scan", str(f)]) == 0
     rows = _lines(capsys.readouterr().out)
     assert [r["decision"] != "allow" for r in rows] == [False] * 7 + [True] * 5
-    main(["governance", "scan", str(f), "--no-stream"])
+    assert main(["governance", "scan", str(f), "--no-stream"]) == 0
     assert all(r["decision"] == "allow" for r in _lines(capsys.readouterr().out))
