@@ -10,9 +10,8 @@ from typing import Any, Optional
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from nethical.console import say
+from nethical.console import info_once as _say
 
 from callbacks.events import get_run_id, utc_now
 from nethical.audit import store
@@ -54,7 +53,6 @@ def _safe(value: Any, depth: int = 0) -> Any:
     return f"<{type(value).__name__}>"
 
 
-_say = rank_zero_only(say)  # user-facing [INFO] lines on stdout, once per job
 
 class AuditLogCallback(Callback):
     """Append every training event to an RFC 9162 Merkle audit log in ``audit_path`` (see ``docs/audit.md``).

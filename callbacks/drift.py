@@ -13,9 +13,9 @@ from typing import Any, Optional
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from nethical.console import say, warn
+from nethical.console import info_once as _info
+from nethical.console import warn_once as _warn
 
 from callbacks.events import emit, get_run_id, utc_now
 from nethical.drift.observation import CohortObservation, observation_from_decision, validate_cohort_id
@@ -27,8 +27,6 @@ from nethical.exceptions import ConfigError, NethicalError
 _RUN_TS = re.compile(r"^(\d{8})T(\d{6})Z")
 
 
-_info = rank_zero_only(say)  # [INFO] lines on stdout, once per job
-_warn = rank_zero_only(warn)  # [WARN] lines
 
 class DriftCallback(Callback):
     """Track model performance per training cohort and report drift between cohorts.

@@ -34,10 +34,10 @@ from typing import Any, Optional, Sequence, Union
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from callbacks.events import emit
-from nethical.console import say, warn
+from nethical.console import info_once as _info
+from nethical.console import warn_once as _warn
 from nethical.exceptions import ConfigError, GovernanceViolationError, OutputError
 from nethical.governance import CATEGORIES, GovernanceConfig, GovernanceEngine, ScanResult, Violation
 from nethical.governance.violation import DECISION_RANK, DECISIONS
@@ -58,8 +58,6 @@ def _parse_count(name: str, value: Union[int, str]) -> Optional[int]:
     raise ConfigError(f"GovernanceCallback({name}={value!r}) must be a non-negative integer or 'all'.")
 
 
-_info = rank_zero_only(say)  # [INFO] lines on stdout, once per job
-_warn = rank_zero_only(warn)  # [WARN] lines
 
 class GovernanceCallback(Callback):
     """Scan training data before fit and validation predictions after it.

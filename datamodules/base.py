@@ -190,6 +190,7 @@ class BaseDataModule(pl.LightningDataModule):
         train = self._splits["train"]
         keep = np.setdiff1d(np.arange(len(train)), drop)
         self._splits["train"] = train.take(keep)
+        self.input_spec = self._fit_input_spec(self._splits["train"])  # e.g. a vocabulary fitted on train only
         self._encode_all()
         return int(drop.size)
 

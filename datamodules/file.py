@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from datamodules.base import BaseDataModule
-from nethical.console import say, warn
+from nethical.console import info_once as _say
+from nethical.console import warn_once as _warn
 from nethical.data.columns import ColumnOptions, as_str_tuple
 from nethical.data.files import CsvOptions, DataUnavailableError, default_cache_root, load_table, resolve_data_files
 from nethical.data.prepare import prepare_table
@@ -227,13 +227,3 @@ def _names(value: Optional[Union[List[str], str]]) -> Optional[Tuple[str, ...]]:
     if isinstance(value, str):
         value = value.split(",")
     return tuple(str(v).strip() for v in value if str(v).strip())
-
-
-def _say(message: str) -> None:
-    if rank_zero_only.rank == 0:
-        say(message)
-
-
-def _warn(message: str) -> None:
-    if rank_zero_only.rank == 0:
-        warn(message)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from datamodules.file import FileDataModule, LabelValues, _warn
+from datamodules.file import FileDataModule, LabelValues
+from nethical.console import warn_once as _warn
 from nethical.data.files import DataUnavailableError, SUFFIX_FORMATS, resolve_data_files
 from nethical.data.kaggle import KaggleClient, fetch_all, parse_slug, read_slug_list
 from nethical.exceptions import ConfigError

@@ -229,6 +229,8 @@ class SklearnClassifierModule(BaseClassifierModule):
             )
 
     def on_train_epoch_start(self) -> None:
+        if self.is_fitted and not _incremental(self.estimator_):
+            return  # fitted once already (a resumed run): nothing to load or fit
         dm = self.trainer.datamodule
         x = self.split_inputs(dm, "train")
         y = np.asarray(dm.labels("train"), dtype=np.int64)

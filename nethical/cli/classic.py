@@ -227,14 +227,12 @@ def run(ns: argparse.Namespace) -> int:
         _audit_batch(ns, "batch_start", model_types=types)
     for model_type in types:
         started = time.perf_counter()
-        if len(types) == 1:
-            result = train_one(lightning_args(ns, model_type))
-            rows.append({**result, "seconds": time.perf_counter() - started})
-            continue
         try:
             result = train_one(lightning_args(ns, model_type))
             rows.append({**result, "seconds": time.perf_counter() - started})
         except Exception as exc:  # noqa: BLE001 - one failing type must not stop the others
+            if len(types) == 1:
+                raise  # a single type reports its own error (one line, exit code by kind)
             if ns.verbose:
                 import traceback
 
