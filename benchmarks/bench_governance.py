@@ -187,25 +187,29 @@ def quality(engine: GovernanceEngine, quick: bool) -> None:
           f"as model_extraction/systematic_probing (the first {engine.config.extraction_min_similar - 1} are not).\n")
 
 
-def _texts_200(n: int) -> list[str]:
-    """~200-character real texts: benign prompts, SMS and tweets cut or joined to 180-220 characters."""
-    pool: list[str] = []
-    sources = [[t for t, _ in loader()] for loader in (_jailbreak, _sms, _hate)]
-    for i in range(max(map(len, sources))):  # round-robin: prompts, SMS and tweets in equal shares
-        pool.extend(src[i] for src in sources if i < len(src))
-    if not pool:
-        pool = ["The quick brown fox jumps over the lazy dog while the committee reviews the quarterly budget."] * 10
-    out, buf = [], ""
-    for t in pool:
-        buf = (buf + " " + " ".join(t.split())).strip()
-        while len(buf) >= 200:
-            out.append(buf[:200])
-            buf = buf[200:]
-        if len(out) >= n:
-            break
-    while len(out) < n:
-        out.extend(out[: n - len(out)])
-    return out[:n]
+def _chunks_200(texts: Sequence[str], n: int) -> list[str]:
+    """``n`` pieces of 200 characters cut from ``texts`` joined with spaces, taken evenly across the whole source
+    (so a long file is not represented by its first rows only)."""
+    joined = " ".join(" ".join(t.split()) for t in texts)
+    pieces = [joined[i:i + 200] for i in range(0, len(joined) - 199, 200)]
+    if not pieces:
+        return []
+    step = max(1, len(pieces) // n)
+    return pieces[::step][:n]
+
+
+def _texts_200(n: int) -> dict[str, list[str]]:
+    """~200-character real texts per source: prompts (jailbreak + benign, as the file mixes them), SMS, tweets;
+    ``n`` pieces per source."""
+    sources = {"prompts (jailbreak_prompts)": [t for t, _ in _jailbreak()],
+               "SMS (sms_spam)": [t for t, _ in _sms()],
+               "tweets (hate_speech)": [t for t, _ in _hate()]}
+    out = {name: _chunks_200(texts, n) for name, texts in sources.items()}
+    out = {name: chunks for name, chunks in out.items() if chunks}
+    if not out:
+        out = {"fallback sentence": ["The quick brown fox jumps over the lazy dog while the committee reviews the "
+                                     "quarterly budget and the weather stays mild for the rest of the week."] * n}
+    return out
 
 
 def _time(fn: Callable[[str], object], texts: Sequence[str], min_seconds: float = 1.5, rounds: int = 5) -> float:
@@ -228,28 +232,31 @@ def _time(fn: Callable[[str], object], texts: Sequence[str], min_seconds: float 
 
 def throughput(engine: GovernanceEngine, quick: bool) -> None:
     print("## Throughput (one core, ~200-character texts)\n")
-    texts = _texts_200(1000 if quick else 3000)
+    per_source = _texts_200(400 if quick else 1000)
+    # the equal-share mix: each source contributes the same number of pieces, interleaved
+    mix = [t for group in zip(*per_source.values()) for t in group]
     phrases = []
     for rule in RULES:
         phrases.extend(a.strip("~*") for a in rule.anchors)
     phrases = list(dict.fromkeys(p for p in phrases if len(p) > 2))[:200]
     alternation = re.compile(r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") + r"\w*" for p in phrases) + r")\b", re.I)
     separate = [re.compile(r"\b" + re.escape(p).replace(r"\ ", r"\s+") + r"\w*\b", re.I) for p in phrases]
-    # the original engine's style: 200 patterns with wildcard gaps tried one after another
     secs = 0.8 if quick else 2.0
-    rows = [
-        ("GovernanceEngine.scan (all 9 categories, PII validators, decoding)", _time(engine.scan, texts, secs)),
-        ("naive: one `re` alternation of 200 phrase patterns", _time(lambda t: alternation.search(t), texts[:1000], secs)),
-        ("naive: 200 separately compiled patterns", _time(lambda t: [p.search(t) for p in separate], texts[:1000], secs)),
+    rows = [("GovernanceEngine.scan, equal-share mix of the sources below", _time(engine.scan, mix, secs))]
+    rows += [(f"GovernanceEngine.scan, {name} only", _time(engine.scan, texts, secs))
+             for name, texts in per_source.items()]
+    rows += [
+        ("naive: one `re` alternation of 200 phrase patterns (mix)", _time(lambda t: alternation.search(t), mix, secs)),
+        ("naive: 200 separately compiled patterns (mix)", _time(lambda t: [p.search(t) for p in separate], mix, secs)),
     ]
     base = rows[0][1]
-    print(f"Texts: {len(texts)} real texts cut to 200 characters; mean length {sum(map(len, texts)) / len(texts):.0f}; "
-          f"CPU: {os.cpu_count()} visible cores (shared), one thread, "
-          f"CPU-time best of 5 rounds.\n")
-    print("| engine | texts/s | engine speed-up |")
+    print(f"Texts: {len(mix)} pieces of 200 characters, the same number from each source, cut evenly across it; "
+          f"CPU: {os.cpu_count()} visible cores (shared), one thread, CPU-time best of 5 rounds. The engine reads all "
+          f"9 categories with the PII validators and payload decoding.\n")
+    print("| engine | texts/s | relative to the engine on the mix |")
     print("|---|---:|---:|")
     for name, rate in rows:
-        print(f"| {name} | {rate:,.0f} | {base / rate:.1f}x |")
+        print(f"| {name} | {rate:,.0f} | {rate / base:.2f}x |")
     print()
 
 

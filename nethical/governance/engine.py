@@ -29,8 +29,11 @@ from nethical.governance.normalize import (
     join_split_words,
     char_classes,
     may_be_obfuscated,
+    may_be_spaced,
     may_hold_numbers,
     normalize,
+    rewritten_tokens,
+    spaced_rewrites,
 )
 from nethical.governance.pii import detect_pii
 from nethical.governance.rules import RuleSet
@@ -174,15 +177,10 @@ class GovernanceEngine:
         base_hits = self.ruleset.anchor_hits(low)
         plain = self._rules(low, text, base_hits)
         found.extend(plain)
-        views: list = []
-        if may_be_obfuscated(classes):
+        views = self._views(low, classes) if may_be_obfuscated(classes) else []
+        if views:
             base_literals = {low[s:e] for s, e, _ in base_hits}
             seen = {(v.category, v.type) for v in plain}
-            leet = deleet(low)
-            # leet views keep every offset, so a hit can be checked against the original: a hit made only of
-            # digits/symbols ("7175" -> "tits" in "count=7175") is a number, not leetspeak
-            views = [("leetspeak", leet if leet is not low else None), ("leetspeak", deleet_l(low)),
-                     ("split_words", join_split_words(low)), ("spaced_letters", collapse_spaced(low))]
         for name, view in views:
             if view is None:
                 continue
@@ -212,6 +210,29 @@ class GovernanceEngine:
                 found.append(Violation("security", "obfuscation", _at_least(top.severity, "medium"), 0.9, enc.span,
                                        f"{enc.kind} payload hides {top.category}/{top.type}"))
         return found
+
+    def _views(self, low: str, classes: str) -> list[tuple[str, Optional[str]]]:
+        """The de-obfuscation views of ``low`` that could add an anchor hit.
+
+        A view differs from ``low`` only in the tokens it rewrites, so a view is built and scanned only when one
+        of its rewritten tokens could be (part of) an anchor (:meth:`RuleSet.could_anchor`). Leet views keep every
+        offset, so a hit can be checked against the original: a hit made only of digits/symbols ("7175" -> "tits"
+        in "count=7175") is a number, not leetspeak.
+        """
+        could = self.ruleset.could_anchor
+        leet, leet_l, joined = rewritten_tokens(low, classes)
+        views: list[tuple[str, Optional[str]]] = []
+        if leet and could(leet):
+            views.append(("leetspeak", deleet(low)))
+        if leet_l and could(leet_l):
+            views.append(("leetspeak", deleet_l(low)))
+        if joined and could(joined):
+            views.append(("split_words", join_split_words(low)))
+        if may_be_spaced(classes):
+            spaced = spaced_rewrites(low)
+            if spaced and could(spaced):
+                views.append(("spaced_letters", collapse_spaced(low)))
+        return [(name, view) for name, view in views if view is not None and view is not low]
 
     def _unicode_tricks(self, norm: Any, n: int, other: bool) -> list[Violation]:
         if not norm.changed:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ _HOMOGLYPH_RE = re.compile("[" + re.escape(_HOMOGLYPHS_SRC) + "]")
 _TAG_RE = re.compile("[\U000E0000-\U000E007F]")
 _REGIONAL_RE = re.compile("[\U0001F1E6-\U0001F1FF]")
 _TAG_RUN = re.compile("[\U000E0000-\U000E007F]+")
+_LOOKALIKE_RE = re.compile("[" + re.escape(_HOMOGLYPHS_SRC) + "\U0001F1E6-\U0001F1FF]")
 _DELETE_SUSPICIOUS = {cp: None for cp in _INVISIBLE}
 _DELETE_BIDI = {cp: None for cp in _BIDI}
 
@@ -68,6 +70,12 @@ _ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm
 # i g n o r e / i.g.n.o.r.e / i-g-n-o-r-e (at least 4 single letters in a row, one separator kind)
 _SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9](?:([ .\-_*])[a-z0-9])(?:\1[a-z0-9]){2,}(?![a-z0-9])")
 _COMBINING_RUN = re.compile(r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{3,}")
+
+# everything the slow path of :func:`normalize` undoes before NFKC: tag characters, invisible and bidi
+# characters, and combining marks (whose runs are zalgo text)
+_ANY_SPECIAL = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE + _BIDI + _BENIGN_INVISIBLE[:1])
+                          + "\uFE00-\uFE0F\U000E0000-\U000E01EF"
+                          + "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?<![0-9a-fA-Fx\\])(?:0x)?(?:[0-9a-fA-F]{2}){8,}(?![0-9a-fA-F])|(?:\\x[0-9a-fA-F]{2}){4,}")
@@ -100,6 +108,13 @@ def normalize(text: str) -> Normalized:
     """Normalise ``text`` for the rules (see the module docstring). Linear in ``len(text)``."""
     if text.isascii():
         return Normalized(text.lower())
+    if _ANY_SPECIAL.search(text) is None:  # common non-ASCII text (accents, curly quotes, emoji): one pass
+        out = unicodedata.normalize("NFKC", text)
+        homoglyphs = False
+        if _LOOKALIKE_RE.search(out) is not None:
+            homoglyphs = _mixed_script(out)
+            out = out.translate(_HOMOGLYPHS)
+        return Normalized(out.lower(), homoglyphs=homoglyphs, changed=True)
     tags = ""
     if _TAG_RE.search(text) is not None:
         tags = "".join(_TAG_RE.findall(text)).translate(_TAGS)
@@ -145,12 +160,12 @@ _ANY_OBFUSCATION = re.compile(r"[a-z][0134578@$!|+_\-.*~^][a-z0-9]|(?<![a-z0-9])
 
 def _class_table() -> tuple[bytes, bytes]:
     classes = bytearray(b" " * 256)
-    for c in range(128, 256):
-        classes[c] = ord("a")  # UTF-8 bytes of non-ASCII letters
     for c in b"abcdefghijklmnopqrstuvwxyz":
         classes[c] = ord("a")
-    for c in b"0123456789@$|+":
+    for c in b"0123456789$|+":
         classes[c] = ord("1")
+    classes[ord("@")] = ord("@")  # "@user" is a mention, "h@ck" leetspeak: only "@" after a letter counts
+    classes[ord("!")] = ord("!")  # "wow!" is punctuation, "h!gh" leetspeak: only "!" between letters counts
     for c in b"-_*~^":
         classes[c] = ord("-")
     classes[ord(".")] = ord(".")
@@ -163,27 +178,90 @@ def _class_table() -> tuple[bytes, bytes]:
 _CLASSES, _TOKEN_CHARS = _class_table()
 
 
-def char_classes(low: str) -> bytes:
-    """``low`` as one byte per class (``a`` letter, ``1`` digit or leet symbol, ``-`` in-word separator, ``.``,
-    space for the rest), so prefilters are C-speed substring tests instead of regex scans."""
-    return low.encode("utf-8", "surrogatepass").translate(_CLASSES)
+def _classify_non_ascii(err: UnicodeEncodeError) -> tuple[str, int]:
+    """Codec error handler for :func:`char_classes`: one class character per non-ASCII character (a letter is
+    ``a``, a digit or ``€``/``£`` is ``1``, anything else a space), so offsets stay one to one."""
+    chunk = err.object[err.start:err.end]
+    return "".join("a" if ch.isalpha() else "1" if ch.isdigit() or ch in "€£" else " " for ch in chunk), err.end
 
 
-def may_be_obfuscated(classes: bytes) -> bool:
+codecs.register_error("nethical_char_class", _classify_non_ascii)
+
+
+def char_classes(low: str) -> str:
+    """``low`` as one character per class (``a`` letter, ``1`` digit or leet symbol, ``@``, ``!``, ``-`` in-word
+    separator, ``.``, space for the rest), offset for offset, so prefilters are C-speed substring tests instead of
+    regex scans."""
+    return low.encode("ascii", "nethical_char_class").translate(_CLASSES).decode("ascii")
+
+
+def may_be_obfuscated(classes: str) -> bool:
     """Cheap prefilter on :func:`char_classes`: False means :func:`deleet`, :func:`join_split_words` and
     :func:`collapse_spaced` would change nothing rules care about, so their views are skipped."""
-    return (b"a1" in classes or b"1a" in classes or b"a-a" in classes or b"a a a a" in classes
-            or b"a.a.a.a" in classes or b"a-a-a-a" in classes)
+    return any(p in classes for p in _MIXED) or may_be_spaced(classes)
 
 
-def may_hold_numbers(classes: bytes) -> bool:
+def may_be_spaced(classes: str) -> bool:
+    """Cheap prefilter for :func:`collapse_spaced`: four single characters in a row with one separator kind."""
+    classes = classes.replace("1", "a")
+    return "a a a a" in classes or "a.a.a.a" in classes or "a-a-a-a" in classes
+
+
+def spaced_rewrites(low: str) -> list[str]:
+    """The words :func:`collapse_spaced` rewrites, in their rewritten form (``i g n o r e`` → ``ignore``)."""
+    return [re.sub(r"[ .\-_*]", "", m.group(0)) for m in _SPACED.finditer(low)]
+
+
+def may_hold_numbers(classes: str) -> bool:
     """Cheap prefilter: three digits in a row or a ``digit.digit`` (everything the number validators look at)."""
-    return b"111" in classes or b"1.1" in classes
+    return "111" in classes or "1.1" in classes
 
 
 def may_hold_payload(low: str, size: int = 16) -> bool:
     """Cheap prefilter: a run of ``size`` base64/hex characters."""
     return b"x" * size in low.encode("utf-8", "surrogatepass").translate(_TOKEN_CHARS)
+
+
+# in :func:`char_classes` form: a letter next to a digit/leet symbol, "@"/"!" inside a word, a separator
+# inside a word; the only places :func:`deleet` and :func:`join_split_words` rewrite something rules care about
+_MIXED = ("a1", "1a", "a@", "a!a", "a-a")
+
+
+def _mixed_tokens(low: str, classes: str, limit: int = 64) -> set[str]:
+    """The tokens (runs of letters, digits, leet symbols and in-word separators) of ``low`` holding a mixed spot
+    (:data:`_MIXED`), found with C-speed ``find`` calls on the class string."""
+    runs = classes.replace(".", " ")
+    n = len(runs)
+    spans: set[tuple[int, int]] = set()
+    for pat in _MIXED:
+        i = runs.find(pat)
+        while i != -1 and len(spans) < limit:
+            start = runs.rfind(" ", 0, i) + 1
+            end = runs.find(" ", i)
+            end = n if end == -1 else end
+            spans.add((start, end))
+            i = runs.find(pat, end)
+    # "@user17" is a handle and "t.co/1jl4hi8zmf" a link id: neither is prose a model reads as instructions
+    return {low[s:e] for s, e in spans if low[s] != "@" and (s == 0 or low[s - 1] != "/")}
+
+
+def rewritten_tokens(low: str, classes: str) -> tuple[list[str], list[str], list[str]]:
+    """What the views would rewrite, token by token and in rewritten form: ``(deleet, deleet_l,
+    join_split_words)``. A token made only of letters or only of digits is rewritten by none of them (a number
+    alone is not leetspeak), so only the few mixed tokens are looked at."""
+    leet: list[str] = []
+    leet_l: list[str] = []
+    joined: list[str] = []
+    for tok in _mixed_tokens(low, classes):
+        out = tok.translate(_LEET)
+        if out != tok:
+            leet.append(out)
+            if "1" in tok:
+                leet_l.append(tok.translate(_LEET_L))
+        out = _INNER_SEP.sub("", tok)
+        if out != tok:
+            joined.append(out)
+    return leet, leet_l, joined
 
 
 def deleet(low: str) -> str:

@@ -19,6 +19,7 @@ almost nothing. Evidence is redacted (``card ****-****-****-8614``).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Iterator
@@ -108,10 +109,15 @@ _EMAIL = re.compile(r"(?<![\w.+-])[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z
 # one linear pass for every number-like run: digits with spaces, dots, dashes, slashes, parentheses, leading +
 _NUMBERISH = re.compile(r"(?<![\w.])(?:\+|00)?\(?\d[\d().\-/ ]{4,30}+")
 _DOTTED_QUAD = re.compile(r"(?<![\d.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}:?[0-9a-f]{0,4}(?:%\w+)?(?![\w:])|(?<![\w:])::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}(?![\w:])")
+_IPV6 = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:%\w+)?(?![\w:])")
 _SSN = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
 
+# prefilters that start on a literal (fast to scan for): an e-mail needs "@label." and an IPv6 address two
+# colons with at most four hex digits between them ("::" or ":0db8:"); "@user" mentions and "rt @user: hi" need
+# neither regex run
+_EMAIL_HINT = re.compile(r"@[a-z0-9-]+\.[a-z]")
+_IPV6_HINT = re.compile(r":[0-9a-f]{0,4}:")
 # anything _numbers could report has 9+ digits or is a dotted quad: both contain 3 digits in a row or "d.d"
 _PREFILTER = re.compile(r"\d\d\d|\d\.\d")
 _SSN_CONTEXT = ("ssn", "social security", "social-security", "soc sec", "ss#", "ss #", "taxpayer", "tin")
@@ -124,6 +130,9 @@ _NOT_CARD_CONTEXT = ("order", "invoice", "tracking", "reference", "ref", "serial
 _IP_CONTEXT = ("ip", "address", "server", "host", "logged in", "connect", "login", "from")
 _VERSION_CONTEXT = ("version", "v", "ver", "release", "build", "rev", "firmware", "python", "node", "chrome",
                     "windows", "kernel", "update", "patch", "upgrade", "sdk", "api")
+
+
+_NON_DIGITS = {ord(ch): None for ch in "().-/ +"}
 
 
 def _context(low: str, start: int, end: int, words: tuple[str, ...], before: int = 40, after: int = 20) -> bool:
@@ -153,13 +162,13 @@ def detect_pii(low: str, max_candidates: int = 200, numbers: bool | None = None)
     ``numbers=False`` skips the number validators (the caller's prefilter found no digit run); None decides here.
     """
     found: list[Violation] = []
-    if "@" in low:
+    if "@" in low and _EMAIL_HINT.search(low) is not None:
         for k, m in enumerate(_EMAIL.finditer(low)):
             if k >= max_candidates:
                 break
             addr = m.group(0)
             found.append(Violation("privacy", "pii_email", "medium", 0.95, m.span(), f"email {mask_email(addr)}"))
-    if ":" in low and low.count(":") >= 2:
+    if ":" in low and low.count(":") >= 2 and _IPV6_HINT.search(low) is not None:
         for k, m in enumerate(_IPV6.finditer(low)):
             if k >= max_candidates:
                 break
@@ -173,6 +182,8 @@ def _ipv6(m: re.Match) -> Iterator[Violation]:
     raw = m.group(0)
     if raw.count(":") < 2 or ("::" not in raw and raw.count(":") != 7):
         return
+    if sum(len(g) for g in raw.split("%")[0].split(":")) < 5:
+        return  # "a::b" (C++ scope), "::": too short to be an address anyone writes down
     try:
         addr = ipaddress.IPv6Address(raw.split("%")[0])
     except ValueError:
@@ -202,7 +213,7 @@ def _numbers(low: str, max_candidates: int) -> list[Violation]:
         end = start + len(raw)
         if _overlaps((start, end), taken):
             continue
-        digits = "".join(ch for ch in raw if ch.isdigit())
+        digits = raw.translate(_NON_DIGITS)
         if len(digits) < 9:
             continue
         v = _card(low, raw, start, digits) or _ssn(low, raw, start) or _phone(low, raw, start, digits)
@@ -292,15 +303,26 @@ def _phone(low: str, raw: str, start: int, digits: str) -> Violation | None:
     groups = [g for g in re.split(r"[^\d]+", raw) if g]
     if sum(len(g) < 2 for g in groups) > 1 or len(groups) > 6:
         return None
-    try:
-        num = phonenumbers.parse("+" + raw.lstrip("+0") if raw.startswith("00") else raw, None if intl else "US")
-    except phonenumbers.NumberParseException:
+    parsed = _parse_phone("+" + raw.lstrip("+0") if raw.startswith("00") else raw, None if intl else "US")
+    if parsed is None:
         return None
-    if not phonenumbers.is_possible_number(num):
-        return None
-    valid = phonenumbers.is_valid_number(num)
+    valid, country_code = parsed
     if not valid and not context:
         return None
     conf = 0.95 if (valid and (context or intl)) else 0.85 if valid else 0.65
     return Violation("privacy", "pii_phone", "medium", conf, (start, start + len(raw)),
-                     f"phone {mask_digits(raw, 2)} (+{num.country_code})")
+                     f"phone {mask_digits(raw, 2)} (+{country_code})")
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_phone(number: str, region: str | None) -> tuple[bool, int] | None:
+    """``(is_valid, country_code)`` for a possible phone number, None for an impossible one. :mod:`phonenumbers`
+    parsing is the costliest step of a scan and a pure function of its input; numbers recur in real data (a spam
+    campaign repeats its number), so the result is memoised."""
+    try:
+        num = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(num):
+        return None
+    return phonenumbers.is_valid_number(num), num.country_code

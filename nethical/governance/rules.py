@@ -787,6 +787,7 @@ class RuleSet:
         # per rule id: the (signal, group) it scores in and its weight, for :meth:`viable_signals`
         self.rule_keys = [(r.signal, r.group) for r in rules]
         self.rule_weights = [r.weight for r in rules]
+        self._index_words(anchors)
         self.automaton = ahocorasick.Automaton()
         for key, ids in anchors.items():
             literal = key.lstrip("~").rstrip("*") if key not in ("*",) else key
@@ -799,6 +800,47 @@ class RuleSet:
                          substring or existing[3])
             self.automaton.add_word(literal, entry)
         self.automaton.make_automaton()
+
+    def _index_words(self, anchors: dict[str, list[int]]) -> None:
+        """Every word the anchors are made of, for :meth:`could_anchor`: whole words, word prefixes
+        (``jailbreak*``, ``~.co``), word suffixes and infixes (``~gpt``)."""
+        vocabulary: set[str] = set()
+        prefixes: set[str] = set()
+        suffixes: set[str] = set()
+        infixes: set[str] = set()
+        for key in anchors:
+            substring, prefix = key.startswith("~"), key.endswith("*")
+            literal = key.lstrip("~").rstrip("*")
+            parts = literal.translate(_SEPARATORS).split()
+            if not parts:
+                continue  # only punctuation (":(){"): no view rewrites punctuation into it
+            # a part touching the literal's edge may continue into the text's word when the anchor has no
+            # boundary there (``~`` anchors: either edge; ``word*``: the end)
+            open_start = substring and _is_word_char(literal[0])
+            open_end = (substring or prefix) and _is_word_char(literal[-1])
+            if len(parts) == 1:
+                (infixes if open_start and open_end else suffixes if open_start else prefixes if open_end
+                 else vocabulary).add(parts[0])
+                continue
+            (suffixes if open_start else vocabulary).add(parts[0])
+            vocabulary.update(parts[1:-1])
+            (prefixes if open_end else vocabulary).add(parts[-1])
+        self.vocabulary = frozenset(vocabulary)
+        self.prefixes, self.suffixes, self.infixes = (tuple(sorted(x)) for x in (prefixes, suffixes, infixes))
+
+    def could_anchor(self, rewritten: list[str]) -> bool:
+        """Whether any word of ``rewritten`` (text a de-obfuscation view rewrote, in its rewritten form) could be
+        part of an anchor hit. A view differs from the text only where it rewrote, so when this is False the view
+        cannot add a hit and is not scanned."""
+        vocabulary, prefixes, suffixes, infixes = self.vocabulary, self.prefixes, self.suffixes, self.infixes
+        for chunk in rewritten:
+            for word in chunk.translate(_SEPARATORS).split():
+                if word in vocabulary or word.startswith(prefixes) or word.endswith(suffixes):
+                    return True
+                for infix in infixes:
+                    if infix in word:
+                        return True
+        return False
 
     def anchor_hits(self, text: str) -> list[tuple[int, int, tuple[int, ...]]]:
         """``(start, end, rule_ids)`` for every anchor occurrence that respects its word boundaries."""
@@ -850,6 +892,22 @@ class RuleSet:
         return {sig for sig, total in totals.items() if total >= self.signals[sig].threshold - 1e-9}
 
 
+class _Separators(dict):
+    """``str.translate`` table: word characters (``str.isalnum`` or ``_``) map to themselves, anything else to a
+    space; ASCII is filled in up front, other characters are classified on first sight and cached."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        value = ch if _is_word_char(ch) else " "
+        self[code] = value
+        return value
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+_SEPARATORS = _Separators({c: (chr(c) if _is_word_char(chr(c)) else " ") for c in range(128)})
 _WORD_MARKS = {c: (" " if not (chr(c).isalnum() or chr(c) == "_") else "w") for c in range(128)}
 
 
