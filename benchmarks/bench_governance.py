@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = ROOT / ".." / "shared"
 
-from nethical.governance import GovernanceEngine  # noqa: E402
+from nethical.governance import GovernanceConfig, GovernanceEngine  # noqa: E402
 from nethical.governance.rules import RULES  # noqa: E402
 
 csv.field_size_limit(10_000_000)
@@ -172,6 +172,26 @@ def quality(engine: GovernanceEngine, quick: bool) -> None:
                 for c in r.categories:
                     neg_cats[c] = neg_cats.get(c, 0) + 1
         print(f"|  | benign rows flagged, by category | {dict(sorted(neg_cats.items(), key=lambda kv: -kv[1]))} | | | | | |")
+    print("\n### Jailbreak sensitivity (`GovernanceConfig(jailbreak_sensitivity=...)`)\n")
+    print("| sensitivity | set | half | recall (security) | benign | FPR (security) | FPR (any flag) |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    jb = _jailbreak()
+    others = [("sms_spam ham", [t for t, p in _sms() if not p]), ("hate_speech neither", [t for t, p in _hate() if not p])]
+    if quick:
+        jb, others = jb[:1500], [(n, ts[:1500]) for n, ts in others]
+    for level in ("standard", "high"):
+        eng = GovernanceEngine(GovernanceConfig(jailbreak_sensitivity=level))
+        results = [(pos, eng.scan(text)) for text, pos in jb]
+        for half, sel in (("even (dev)", results[0::2]), ("odd (held out)", results[1::2])):
+            pos = [r for p, r in sel if p]
+            neg = [r for p, r in sel if not p]
+            print(f"| {level} | jailbreak_prompts | {half} | {_rate(sum('security' in r.categories for r in pos), len(pos))} | "
+                  f"{len(neg)} | {_rate(sum('security' in r.categories for r in neg), len(neg))} | "
+                  f"{_rate(sum(r.flagged for r in neg), len(neg))} |")
+        for name, texts in others:
+            res = [eng.scan(t) for t in texts]
+            print(f"| {level} | {name} | all | | {len(res)} | {_rate(sum('security' in r.categories for r in res), len(res))} | "
+                  f"{_rate(sum(r.flagged for r in res), len(res))} |")
     print("\n### Own cases (categories the probe does not cover)\n")
     print("| category | n | detected in category | benign flagged |")
     print("|---|---:|---:|---:|")

@@ -47,6 +47,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     scan.add_argument("--evidence", action="store_true", help="include redacted evidence and spans in the output")
     scan.add_argument("--block-severity", default=None, help="override GovernanceConfig.block_severity")
     scan.add_argument("--min-confidence", type=float, default=None, help="override GovernanceConfig.min_confidence")
+    scan.add_argument("--jailbreak-sensitivity", choices=("standard", "high"), default=None,
+                      help="high: flag persona jailbreaks on fewer cues (more recall, some role-play prompts flagged)")
     scan.set_defaults(func=run_scan)
 
 
@@ -106,6 +108,8 @@ def run_scan(ns: argparse.Namespace) -> int:
         overrides["block_severity"] = ns.block_severity
     if ns.min_confidence is not None:
         overrides["min_confidence"] = ns.min_confidence
+    if ns.jailbreak_sensitivity is not None:
+        overrides["jailbreak_sensitivity"] = ns.jailbreak_sensitivity
     engine = GovernanceEngine(GovernanceConfig(**overrides))
     monitor = None if ns.no_stream else ExtractionMonitor(engine.config.extraction_window,
                                                           engine.config.extraction_min_similar)

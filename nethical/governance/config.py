@@ -29,6 +29,9 @@ class GovernanceConfig:
         max_violations: at most this many violations are kept per input (strongest first).
         extraction_window: how many recent queries the stream monitor remembers.
         extraction_min_similar: near-duplicate queries inside the window that make the stream a probing pattern.
+        jailbreak_sensitivity: ``standard`` (default: jailbreak cues must add up to 0.8, so benign role-play
+            set-ups stay unflagged) or ``high`` (two cues adding up to 0.5, or one strong cue: higher recall on
+            persona jailbreaks, some role-play prompts flagged; measured in docs/benchmarks.md).
 
     Raises:
         ConfigError: for an unknown severity or category, or a confidence outside ``[0, 1]``.
@@ -47,6 +50,7 @@ class GovernanceConfig:
     max_violations: int = 32
     extraction_window: int = 200
     extraction_min_similar: int = 8
+    jailbreak_sensitivity: str = "standard"
 
     def __post_init__(self) -> None:
         for name in ("warn_severity", "quarantine_severity", "block_severity"):
@@ -66,6 +70,9 @@ class GovernanceConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0 or (name != "decode_depth" and value == 0):
                 raise ConfigError(f"GovernanceConfig({name}={value!r}) must be a positive integer.")
+        if self.jailbreak_sensitivity not in ("standard", "high"):
+            raise ConfigError(f"GovernanceConfig(jailbreak_sensitivity={self.jailbreak_sensitivity!r}) must be "
+                              f"'standard' or 'high'.")
         if self.max_scan_chars < 1000:
             raise ConfigError(f"GovernanceConfig(max_scan_chars={self.max_scan_chars}) must be at least 1000.")
 

@@ -36,7 +36,7 @@ from nethical.governance.normalize import (
     spaced_rewrites,
 )
 from nethical.governance.pii import detect_pii
-from nethical.governance.rules import RuleSet
+from nethical.governance.rules import JAILBREAK_HIGH, RuleSet
 from nethical.governance.violation import SEVERITY_RANK, ScanResult, Violation
 
 _MAX_REGEX_RUNS = 256          # per view: bounds the cost of inputs that repeat an anchor word thousands of times
@@ -109,6 +109,9 @@ class GovernanceEngine:
     def __init__(self, config: Optional[GovernanceConfig] = None, ruleset: Optional[RuleSet] = None) -> None:
         self.config = config if config is not None else GovernanceConfig()
         self.ruleset = ruleset if ruleset is not None else default_ruleset()
+        self.signals = dict(self.ruleset.signals)
+        if self.config.jailbreak_sensitivity == "high" and "jailbreak" in self.signals:
+            self.signals["jailbreak"] = JAILBREAK_HIGH
 
     # ------------------------------------------------------------------------------------------ public API
 
@@ -263,7 +266,7 @@ class GovernanceEngine:
         if not hits:
             return []
         n = len(view)
-        viable = rs.viable_signals(hits)
+        viable = rs.viable_signals(hits, self.signals)
         if not viable:
             return []
         # signal -> group -> (weight, span, matched text)
@@ -308,10 +311,12 @@ class GovernanceEngine:
                     groups[rule.group] = (rule.weight, span, source[span[0]:span[1]])
         out = []
         for key, groups in scores.items():
-            sig = rs.signals[key]
+            sig = self.signals[key]
             score = sum(g[0] for g in groups.values())
             if score < sig.threshold:
                 continue
+            if len(groups) < sig.min_groups and max(g[0] for g in groups.values()) < sig.solo_weight:
+                continue  # a lone weak cue ("you are now the team lead") is not enough
             group, (_, span, snippet) = max(groups.items(), key=lambda kv: kv[1][0])
             vtype = dict(sig.alt_types).get(group, sig.type)
             confidence = min(0.99, sig.confidence + 0.1 * (score - sig.threshold))

@@ -40,6 +40,9 @@ class Signal:
     severity: str
     confidence: float = 0.8
     threshold: float = 1.0
+    # fewer than ``min_groups`` cue groups fire only when one of them alone weighs ``solo_weight`` or more
+    min_groups: int = 1
+    solo_weight: float = 0.0
     alt_types: tuple[tuple[str, str], ...] = ()  # (group, type): report this type when that group is strongest
 
 
@@ -60,7 +63,9 @@ SIGNALS: dict[str, Signal] = {
     # security
     "injection": Signal("security", "prompt_injection", "high", 0.9),
     # jailbreak cues are individually weak; 0.8 is the operating point measured on the dev half of
-    # jailbreak_prompts (recall 0.90 at 0.2% false positives on benign prompts; held-out half 0.85 at 0.6%)
+    # jailbreak_prompts (recall 0.90 at 0.2% false positives on benign prompts; held-out half 0.85 at 0.6%), and
+    # it keeps benign role-play set-ups ("Pretend to be a pirate. Stay in character.") unflagged. See
+    # JAILBREAK_HIGH for the opt-in high-recall operating point.
     "jailbreak": Signal("security", "jailbreak", "high", 0.75, threshold=0.8),
     "exfiltration": Signal("security", "secret_exfiltration", "high", 0.8),
     # safety
@@ -96,6 +101,11 @@ SIGNALS: dict[str, Signal] = {
     "probing": Signal("model_extraction", "probing_request", "medium", 0.8),
     "theft": Signal("model_extraction", "model_theft", "high", 0.85),
 }
+
+# ``GovernanceConfig(jailbreak_sensitivity="high")``: two cue groups adding up to 0.5, or one cue of weight 0.6 or
+# more ("no restrictions", "never refuse", "developer mode"). Catches persona jailbreaks that only say "pretend you
+# are ChatGPT ..." at the price of flagging some benign role-play and assistant set-ups (docs/governance.md).
+JAILBREAK_HIGH = Signal("security", "jailbreak", "high", 0.75, threshold=0.5, min_groups=2, solo_weight=0.6)
 
 _GROUPS = (r"(?:women|men|girls|boys|blacks|whites|black people|white people|asians|asian people|jews|jewish people|"
            r"muslims|christians|hindus|arabs|immigrants|migrants|refugees|mexicans|africans|latinos|hispanics|gays|"
@@ -871,7 +881,8 @@ class RuleSet:
             hits.append((start, end_idx + 1, ids))
         return hits
 
-    def viable_signals(self, hits: list[tuple[int, int, tuple[int, ...]]]) -> set[str]:
+    def viable_signals(self, hits: list[tuple[int, int, tuple[int, ...]]],
+                       signals: Optional[dict[str, Signal]] = None) -> set[str]:
         """Signals that could still reach their threshold if every rule anchored in ``hits`` confirmed.
 
         A signal whose anchored groups cannot add up to its threshold will not fire whatever its regexes say, so
@@ -889,7 +900,8 @@ class RuleSet:
         totals: dict[str, float] = {}
         for (signal, _), w in best.items():
             totals[signal] = totals.get(signal, 0.0) + w
-        return {sig for sig, total in totals.items() if total >= self.signals[sig].threshold - 1e-9}
+        signals = self.signals if signals is None else signals
+        return {sig for sig, total in totals.items() if total >= signals[sig].threshold - 1e-9}
 
 
 class _Separators(dict):
