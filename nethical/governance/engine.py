@@ -300,8 +300,8 @@ class GovernanceEngine:
                             confirmed.add(rid)
                             continue
                     else:
-                        w = rs.windows[rid]
-                        m, source = pattern.search(view, max(0, start - w), min(n, end + w)), view
+                        m = pattern.search(view, max(0, start - rs.heads[rid]), min(n, end + rs.tails[rid]))
+                        source = view
                     if m is None:
                         continue
                     span = m.span()

@@ -109,7 +109,10 @@ def normalize(text: str) -> Normalized:
     if text.isascii():
         return Normalized(text.lower())
     if _ANY_SPECIAL.search(text) is None:  # common non-ASCII text (accents, curly quotes, emoji): one pass
-        out = unicodedata.normalize("NFKC", text)
+        if unicodedata.is_normalized("NFKC", text):
+            out = text  # nothing for NFKC to do: only a look-alike letter could still need mapping
+        else:
+            out = unicodedata.normalize("NFKC", text)
         homoglyphs = False
         if _LOOKALIKE_RE.search(out) is not None:
             homoglyphs = _mixed_script(out)

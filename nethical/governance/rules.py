@@ -17,6 +17,8 @@ a role-play request or an urgent meeting reminder.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -57,6 +59,10 @@ class Rule:
     pattern: Optional[str] = None
     window: int = 72
     case_sensitive: bool = False  # pattern is run on the original text (e.g. ``DAN``)
+    # a match starts at most ``head`` characters before the anchor / ends at most ``tail`` after it (default:
+    # ``window``): a pattern that ends on its anchor ("you ... idiot") needs no look past it
+    head: Optional[int] = None
+    tail: Optional[int] = None
 
 
 SIGNALS: dict[str, Signal] = {
@@ -770,8 +776,34 @@ _R: list[Rule] = [
          rf"responses|predictions|api|queries)\b"),
 ]
 
+# How far a match can reach around its anchor, for the patterns that run most often on ordinary text: the regex
+# then reads a window about half as long. (signal, group) -> (head, tail); each names exactly one rule.
+# tests/nethical/test_governance_prefilters.py checks that narrowing changes no finding on real text.
+_REACH: dict[tuple[str, str], tuple[Optional[int], Optional[int]]] = {
+    ("insult", "directed"): (None, 24),       # "... you ... <insult>": ends on the anchor
+    ("hate", "eliminate"): (None, 24),        # "... kill all <group>": ends on the anchor
+    ("hate", "dehumanize"): (32, None),       # "(all|those) <group> are ...": starts on the anchor
+    ("hate", "conspiracy"): (32, None),
+    ("bias", "stereotype"): (32, None),
+    ("bias", "stereotype_can"): (32, None),
+    ("threat", "violent_threat"): (40, 48),   # "i'm going to <verb> you" / "i will ... where you live"
+    ("injection", "reveal"): (None, 24),      # "... reveal ... <system prompt|instructions>"
+    ("jailbreak", "unrestricted"): (None, 24),  # "... without any <restrictions>"
+}
+
+
+def _with_reach(rules: list[Rule]) -> tuple[Rule, ...]:
+    out = []
+    for rule in rules:
+        reach = _REACH.get((rule.signal, rule.group))
+        out.append(rule if reach is None else dataclasses.replace(rule, head=reach[0], tail=reach[1]))
+    named = [(r.signal, r.group) for r in rules if (r.signal, r.group) in _REACH]
+    assert sorted(named) == sorted(_REACH), "each _REACH entry must name exactly one rule"
+    return tuple(out)
+
+
 # Privacy rules are validated code (pii.py); these context-only signals are not needed here.
-RULES: tuple[Rule, ...] = tuple(_R)
+RULES: tuple[Rule, ...] = _with_reach(_R)
 
 
 class RuleSet:
@@ -782,6 +814,8 @@ class RuleSet:
         self.signals = signals
         self.patterns: list[Optional[re.Pattern]] = []
         self.windows: list[int] = []
+        self.heads: list[int] = []  # how far before / after an anchor a rule's regex reads
+        self.tails: list[int] = []
         anchors: dict[str, list[int]] = {}
         for i, rule in enumerate(rules):
             if rule.signal not in signals:
@@ -790,6 +824,8 @@ class RuleSet:
             # patterns with a free-text clause ("[^.]{0,60}") can span more than the default window
             long_clause = bool(rule.pattern) and re.search(r"\{0,(?:[4-9]\d|\d{3,})\}", rule.pattern) is not None
             self.windows.append(max(rule.window, 200) if long_clause else rule.window)
+            self.heads.append(self.windows[-1] if rule.head is None else rule.head)
+            self.tails.append(self.windows[-1] if rule.tail is None else rule.tail)
             for a in rule.anchors:
                 anchors.setdefault(a.lower(), []).append(i)
         for hint in ROT13_HINTS:  # rule id -1: a ROT13 hint word, counted by the engine, never a rule
@@ -856,27 +892,16 @@ class RuleSet:
         """``(start, end, rule_ids)`` for every anchor occurrence that respects its word boundaries."""
         hits = []
         n = len(text)
-        # one C-speed pass marks ASCII word characters "w" and ASCII non-word characters " "; any other character
-        # (non-ASCII) falls back to ``isalnum``. Most automaton matches are short anchors inside longer words, so
-        # the boundary test is the hot loop.
-        marks = text.translate(_WORD_MARKS)
-        if text.isascii():  # common path: the marks are exact, so the test is two string comparisons
-            for end_idx, (length, ids, prefix, substring) in self.automaton.iter(text):
-                start = end_idx - length + 1
-                if not substring:
-                    if start > 0 and marks[start - 1] == "w" and marks[start] == "w":
-                        continue
-                    if not prefix and end_idx + 1 < n and marks[end_idx + 1] == "w" and marks[end_idx] == "w":
-                        continue
-                hits.append((start, end_idx + 1, ids))
-            return hits
+        # one C-speed pass marks every word character "w" and every other character " " (non-ASCII characters go
+        # through a codec error handler, one mark each); most automaton matches are short anchors inside longer
+        # words, so the boundary test, two string comparisons, is the hot loop
+        marks = text.encode("ascii", "nethical_word_mark").translate(_WORD_MARKS).decode("ascii")
         for end_idx, (length, ids, prefix, substring) in self.automaton.iter(text):
             start = end_idx - length + 1
             if not substring:
-                if start > 0 and _is_word(marks, text, start - 1) and _is_word(marks, text, start):
+                if start > 0 and marks[start - 1] == "w" and marks[start] == "w":
                     continue
-                if not prefix and end_idx + 1 < n and _is_word(marks, text, end_idx + 1) \
-                        and _is_word(marks, text, end_idx):
+                if not prefix and end_idx + 1 < n and marks[end_idx + 1] == "w" and marks[end_idx] == "w":
                     continue
             hits.append((start, end_idx + 1, ids))
         return hits
@@ -920,14 +945,14 @@ def _is_word_char(ch: str) -> bool:
 
 
 _SEPARATORS = _Separators({c: (chr(c) if _is_word_char(chr(c)) else " ") for c in range(128)})
-_WORD_MARKS = {c: (" " if not (chr(c).isalnum() or chr(c) == "_") else "w") for c in range(128)}
+_WORD_MARKS = bytes(ord("w") if _is_word_char(chr(c)) else ord(" ") for c in range(256))
 
 
-def _is_word(marks: str, text: str, i: int) -> bool:
-    m = marks[i]
-    if m == "w":
-        return True
-    if m == " ":
-        return False
-    ch = text[i]
-    return ch.isalnum() or ch == "_"
+def _mark_non_ascii(err: UnicodeEncodeError) -> tuple[str, int]:
+    """Codec error handler for :meth:`RuleSet.anchor_hits`: ``_`` (a word mark after translation) for a word
+    character, a space otherwise, one per character."""
+    chunk = err.object[err.start:err.end]
+    return "".join("_" if _is_word_char(ch) else " " for ch in chunk), err.end
+
+
+codecs.register_error("nethical_word_mark", _mark_non_ascii)
