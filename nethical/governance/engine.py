@@ -274,25 +274,28 @@ class GovernanceEngine:
         confirmed: set[int] = set()
         runs: dict[int, int] = {}
         total_runs = 0
+        specs = rs.specs
         for start, end, ids in hits:
             for rid in ids:
-                if rid in confirmed or rid < 0:
+                if rid < 0 or rid in confirmed:
                     continue
-                rule = rs.rules[rid]
-                if rule.signal not in viable:
+                signal, group, weight, pattern, case_sensitive, head, tail = specs[rid]
+                if signal not in viable:
                     continue  # its anchored groups cannot add up to the threshold: skip the regex
-                groups = scores.get(rule.signal)
-                if groups is not None and rule.group in groups and groups[rule.group][0] >= rule.weight:
-                    continue  # this group already scored at least as much: the regex cannot change the outcome
-                pattern = rs.patterns[rid]
+                groups = scores.get(signal)
+                if groups is not None:
+                    best = groups.get(group)
+                    if best is not None and best[0] >= weight:
+                        continue  # this group already scored at least as much: the regex cannot change the outcome
                 if pattern is None:
                     span, source = (start, end), view
                 else:
-                    if total_runs >= _MAX_REGEX_RUNS or runs.get(rid, 0) >= _MAX_RUNS_PER_RULE:
+                    used = runs.get(rid, 0)
+                    if total_runs >= _MAX_REGEX_RUNS or used >= _MAX_RUNS_PER_RULE:
                         continue
-                    runs[rid] = runs.get(rid, 0) + 1
+                    runs[rid] = used + 1
                     total_runs += 1
-                    if rule.case_sensitive:
+                    if case_sensitive:
                         if original is None:
                             continue
                         m, source = pattern.search(original), original
@@ -300,15 +303,15 @@ class GovernanceEngine:
                             confirmed.add(rid)
                             continue
                     else:
-                        m = pattern.search(view, max(0, start - rs.heads[rid]), min(n, end + rs.tails[rid]))
+                        m = pattern.search(view, start - head if start > head else 0, min(n, end + tail))
                         source = view
                     if m is None:
                         continue
                     span = m.span()
                 confirmed.add(rid)
-                groups = scores.setdefault(rule.signal, {})
-                if rule.group not in groups or groups[rule.group][0] < rule.weight:
-                    groups[rule.group] = (rule.weight, span, source[span[0]:span[1]])
+                if groups is None:
+                    groups = scores[signal] = {}
+                groups[group] = (weight, span, source[span[0]:span[1]])
         out = []
         for key, groups in scores.items():
             sig = self.signals[key]

@@ -833,6 +833,9 @@ class RuleSet:
         # per rule id: the (signal, group) it scores in and its weight, for :meth:`viable_signals`
         self.rule_keys = [(r.signal, r.group) for r in rules]
         self.rule_weights = [r.weight for r in rules]
+        # everything the engine's hot loop reads about a rule, in one tuple per rule id
+        self.specs = [(r.signal, r.group, r.weight, self.patterns[i], r.case_sensitive, self.heads[i], self.tails[i])
+                      for i, r in enumerate(rules)]
         self._index_words(anchors)
         self.automaton = ahocorasick.Automaton()
         for key, ids in anchors.items():
