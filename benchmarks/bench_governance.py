@@ -145,14 +145,17 @@ def quality(engine: GovernanceEngine, quick: bool) -> None:
               f"benign FPR {_rate(sum(v[1] for v in benign), len(benign))}; Luhn-invalid numbers reported as cards: "
               f"{sum(v[2] for v in luhn)}/{len(luhn)}.\n")
     print("### Real datasets (recall on the positive class in the named category; FPR = benign rows with any flag)\n")
-    print("| set | half | positives | recall (category) | recall (any flag) | benign | FPR (category) | FPR (any flag) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("Any flag = decision `warn` or higher (the callback's default `flag_decision`); `quarantine+` = decision "
+          "`quarantine` or `block`. Profanity (`toxic/offensive_language`, low severity) only ever warns.\n")
+    print("| set | half | positives | recall (category) | recall (any flag) | benign | FPR (category) | FPR (any flag) "
+          "| FPR (quarantine+) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, loader, cat in (("jailbreak_prompts: jailbreak vs benign", _jailbreak, "security"),
                               ("hate_speech: hate+offensive vs neither", _hate, "toxic"),
                               ("sms_spam: spam vs ham", _sms, "manipulation")):
         data = loader()
         if not data:
-            print(f"| {name} | absent | | | | | | |")
+            print(f"| {name} | absent | | | | | | | |")
             continue
         if quick:
             data = data[:1500]
@@ -164,14 +167,15 @@ def quality(engine: GovernanceEngine, quick: bool) -> None:
             ra = sum(r.flagged for r in pos)
             fc = sum(cat in r.categories for r in neg)
             fa = sum(r.flagged for r in neg)
+            fq = sum(r.decision in ("quarantine", "block") for r in neg)
             print(f"| {name} | {half} | {len(pos)} | {_rate(rc, len(pos))} | {_rate(ra, len(pos))} | {len(neg)} | "
-                  f"{_rate(fc, len(neg))} | {_rate(fa, len(neg))} |")
+                  f"{_rate(fc, len(neg))} | {_rate(fa, len(neg))} | {_rate(fq, len(neg))} |")
         neg_cats: dict[str, int] = {}
         for p, r in results:
             if not p:
                 for c in r.categories:
                     neg_cats[c] = neg_cats.get(c, 0) + 1
-        print(f"|  | benign rows flagged, by category | {dict(sorted(neg_cats.items(), key=lambda kv: -kv[1]))} | | | | | |")
+        print(f"|  | benign rows flagged, by category | {dict(sorted(neg_cats.items(), key=lambda kv: -kv[1]))} | | | | | | |")
     print("\n### Jailbreak sensitivity (`GovernanceConfig(jailbreak_sensitivity=...)`)\n")
     print("| sensitivity | set | half | recall (security) | benign | FPR (security) | FPR (any flag) |")
     print("|---|---|---|---:|---:|---:|---:|")

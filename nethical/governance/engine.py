@@ -39,6 +39,8 @@ from nethical.governance.pii import detect_pii
 from nethical.governance.rules import JAILBREAK_HIGH, RuleSet
 from nethical.governance.violation import SEVERITY_RANK, ScanResult, Violation
 
+# signals that read words, not names: a word at the start of an @handle does not count for them
+_NAME_BLIND = frozenset({"profanity", "insult", "hate"})
 _MAX_REGEX_RUNS = 256          # per view: bounds the cost of inputs that repeat an anchor word thousands of times
 _MAX_RUNS_PER_RULE = 8
 _MAX_NODES = 10_000
@@ -279,9 +281,14 @@ class GovernanceEngine:
             for rid in ids:
                 if rid < 0 or rid in confirmed:
                     continue
-                signal, group, weight, pattern, case_sensitive, head, tail = specs[rid]
+                signal, group, weight, pattern, case_sensitive, head, tail, unless = specs[rid]
                 if signal not in viable:
                     continue  # its anchored groups cannot add up to the threshold: skip the regex
+                if unless is not None and unless.search(view, max(0, start - 32), min(n, end + 32)) is not None:
+                    continue  # the word in its innocent sense ("pussy cat")
+                if start and view[start - 1] == "@" and signal in _NAME_BLIND and (
+                        start == 1 or not view[start - 2].isalnum()):
+                    continue  # "@FuckKennyJ" is somebody's handle, not a word said to anyone
                 groups = scores.get(signal)
                 if groups is not None:
                     best = groups.get(group)

@@ -63,6 +63,9 @@ class Rule:
     # ``window``): a pattern that ends on its anchor ("you ... idiot") needs no look past it
     head: Optional[int] = None
     tail: Optional[int] = None
+    # a hit is dropped when this matches within 32 characters of the anchor: the word's innocent senses
+    # ("pussy cat", "coon hound", "gobbledygook")
+    unless: Optional[str] = None
 
 
 SIGNALS: dict[str, Signal] = {
@@ -517,10 +520,16 @@ _R: list[Rule] = [
     # ------------------------------------------------------------------ toxic
     Rule("hate", "slur", 1.2, ("nigger", "niggers", "nigger*", "faggot", "faggots", "fag", "fags", "faggot*",
                                "dyke", "dykes", "tranny", "trannies", "spic", "spics", "kike", "kikes", "wetback",
-                               "wetbacks", "beaner", "beaners", "gook", "gooks", "towelhead", "towelheads",
+                               "wetbacks", "beaner", "beaners", "towelhead", "towelheads",
                                "raghead", "ragheads", "sandnigger", "chinaman", "porch monkey", "jungle bunny",
-                               "coon", "coons", "zipperhead", "mongoloid", "kyke", "darkie", "darkies",
+                               "zipperhead", "mongoloid", "kyke", "darkie", "darkies",
                                "sand nigger", "camel jockey", "golliwog", "shemale", "heeb", "yid")),
+    # slurs that are also the name of an animal or part of a word: not in their innocent sense
+    Rule("hate", "slur", 1.2, ("coon", "coons"),
+         unless=r"\bcoon ?(?:hounds?|dogs?|hunt\w*|skins?|cats?|tails?)\b|\b(?:squirrels?|possums?|opossums?|deer|"
+                r"rabbits?|foxe?s?|skunks?|hunting|trapping|traps?)\b[^.]{0,24}\bcoons?\b|\bcoons?\b[^.]{0,24}\b"
+                r"(?:squirrels?|possums?|opossums?|deer|rabbits?|foxe?s?|skunks?|hunting|trapping|traps?)\b"),
+    Rule("hate", "slur", 1.2, ("gook", "gooks"), unless=r"gobbledy[- ]?gook"),
     Rule("hate", "dehumanize", 1.2, _GROUP_ANCHORS + ("followers", "kind"),
          rf"\b(?:all |those |these |the |fucking |damn |most |every )?(?:{_GROUPS}|those people|these people|"
          rf"you people|their kind|your kind|its followers|their followers){GAP(1)}(?:are|r|is|should be)"
@@ -548,7 +557,7 @@ _R: list[Rule] = [
          rf"\b(?:you(?:'re| are| r|re)?|u(?: r| are)?|ur|youre|shut up|such an?|what an?)\b(?:[^\w']+[\w']+){{0,3}}?"
          rf"[^\w']+(?:an? |such an? |so |fucking |complete |total |little |big |stupid |dumb |ugly |fat )?"
          rf"(?:idiots?|morons?|stupid|dumb|retard(?:ed)?|losers?|pathetic|worthless|useless|imbeciles?|"
-         rf"piece of (?:shit|crap|garbage)|scum|trash|ugly|disgusting|bitch|cunt|dick|asshole|whore|slut|hoe|"
+         rf"piece of (?:shit|crap|garbage)|scum|trash(?! (?:cans?|talk\w*|bags?|bins?|day|trucks?|pickup|collection))|ugly|disgusting|bitch|cunt|dick|asshole|whore|slut|hoe|"
          rf"dumbass|jackass|waste of (?:space|oxygen)|failure|clown|cretin|brainless|freak|garbage|pig|creep|twat|"
          rf"prick|wanker|the (?:dumbest|stupidest|ugliest|worst)|filthy \w+|lowlife|degenerate|parasite|vermin|"
          rf"subhuman)\b"),
@@ -571,7 +580,7 @@ _R: list[Rule] = [
          rf"choke|drown)|\byou deserve to (?:die|be (?:raped|killed|shot|hurt)|suffer|rot)\b"),
     Rule("profanity", "profanity", 1.0, ("fuck", "fuck*", "motherfucker", "motherfuckers", "mf", "shit", "shits",
                                          "shitty", "bullshit", "bitch", "bitches", "bitchy", "bitchin", "biatch",
-                                         "hoe", "hoes", "hoez", "pussy", "pussies", "dick", "dicks", "cock", "cocks",
+                                         "hoe", "hoes", "hoez", "dick", "dicks", "cock", "cocks",
                                          "cunt", "cunts", "twat", "ass", "asses", "asshole", "assholes", "arse",
                                          "bastard", "bastards", "whore", "whores", "slut", "sluts", "skank", "thot",
                                          "thots", "wtf", "stfu", "dumbass", "jackass", "douche", "douchebag", "prick",
@@ -579,6 +588,7 @@ _R: list[Rule] = [
                                          "niggaz", "retard", "retards", "retarded", "hoeing", "slutty", "damnit",
                                          "goddamn", "cuck", "jizz", "dickhead", "shithead", "fag", "hoochie",
                                          "bitchass", "pussyass", "fucc", "phuck", "azz", "biotch", "beyotch")),
+    Rule("profanity", "profanity", 1.0, ("pussy", "pussies"), unless=r"\bpuss(?:y|ies) ?(?:cats?|willows?)\b"),
     # ------------------------------------------------------------------ ethical
     Rule("selfharm", "method", 1.2, ("die", "kill myself", "suicide", "end my life", "end it all", "overdose",
                                      "cut myself", "hang myself"),
@@ -834,8 +844,8 @@ class RuleSet:
         self.rule_keys = [(r.signal, r.group) for r in rules]
         self.rule_weights = [r.weight for r in rules]
         # everything the engine's hot loop reads about a rule, in one tuple per rule id
-        self.specs = [(r.signal, r.group, r.weight, self.patterns[i], r.case_sensitive, self.heads[i], self.tails[i])
-                      for i, r in enumerate(rules)]
+        self.specs = [(r.signal, r.group, r.weight, self.patterns[i], r.case_sensitive, self.heads[i], self.tails[i],
+                       re.compile(r.unless) if r.unless else None) for i, r in enumerate(rules)]
         self._index_words(anchors)
         self.automaton = ahocorasick.Automaton()
         for key, ids in anchors.items():

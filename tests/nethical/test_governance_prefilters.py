@@ -104,3 +104,18 @@ def test_narrowed_windows_on_real_text() -> None:
     narrow, wide = GovernanceEngine(), _wide_engine()
     differ = sum(narrow.scan(t).categories != wide.scan(t).categories for t in texts)
     assert differ <= len(texts) // 1000, differ  # at most 0.1% (a match far from its own anchor)
+
+
+@pytest.mark.parametrize("text, toxic", [
+    ("My grandma's pussy cat sleeps all day.", False),
+    ("That manual is gobbledygook to me.", False),
+    ("We went coon hunting with the dogs last night.", False),
+    ("Take out the trash can tonight, it's full.", False),
+    ("@FuckKennyJ see you at the game", False),          # a handle is a name, not a word said to anyone
+    ("Shut up you pussy.", True),
+    ("Whatever you coon", True),
+    ("You are trash, go away", True),
+    ("@kenny fuck off", True),                            # the word after the handle still counts
+])
+def test_innocent_senses_and_handles(text: str, toxic: bool) -> None:
+    assert ("toxic" in GovernanceEngine().scan(text).categories) is toxic, text
