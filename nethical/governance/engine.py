@@ -47,6 +47,7 @@ _MAX_NODES = 10_000
 _MAX_DEPTH = 32
 _REDACT_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _REDACT_DIGITS = re.compile(r"\d[\d \-.]{2,}\d")
+_HAS_DIGIT = re.compile(r"\d").search
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,8 +89,8 @@ def coerce_text(content: Any) -> str:
 
 def redact_snippet(snippet: str, limit: int = 80) -> str:
     """A matched phrase as evidence: e-mail addresses and digit runs masked, at most ``limit`` characters."""
-    out = _REDACT_EMAIL.sub("<email>", snippet)
-    out = _REDACT_DIGITS.sub("<number>", out)
+    out = _REDACT_EMAIL.sub("<email>", snippet) if "@" in snippet else snippet
+    out = _REDACT_DIGITS.sub("<number>", out) if _HAS_DIGIT(out) is not None else out
     out = " ".join(out.split())
     return out if len(out) <= limit else out[: limit - 3] + "..."
 
@@ -114,6 +115,9 @@ class GovernanceEngine:
         self.signals = dict(self.ruleset.signals)
         if self.config.jailbreak_sensitivity == "high" and "jailbreak" in self.signals:
             self.signals["jailbreak"] = JAILBREAK_HIGH
+        # rules that reach their signal's threshold alone: always worth confirming, no viability test needed
+        self._strong = frozenset(i for i, r in enumerate(self.ruleset.rules)
+                                 if r.weight >= self.signals[r.signal].threshold - 1e-9)
 
     # ------------------------------------------------------------------------------------------ public API
 
@@ -268,9 +272,8 @@ class GovernanceEngine:
         if not hits:
             return []
         n = len(view)
-        viable = rs.viable_signals(hits, self.signals)
-        if not viable:
-            return []
+        strong = self._strong
+        viable: Optional[set[str]] = None  # computed on the first weak rule met (a text of strong cues skips it)
         # signal -> group -> (weight, span, matched text)
         scores: dict[str, dict[str, tuple[float, tuple[int, int], str]]] = {}
         confirmed: set[int] = set()
@@ -282,8 +285,11 @@ class GovernanceEngine:
                 if rid < 0 or rid in confirmed:
                     continue
                 signal, group, weight, pattern, case_sensitive, head, tail, unless = specs[rid]
-                if signal not in viable:
-                    continue  # its anchored groups cannot add up to the threshold: skip the regex
+                if rid not in strong:
+                    if viable is None:
+                        viable = rs.viable_signals(hits, self.signals)
+                    if signal not in viable:
+                        continue  # its anchored groups cannot add up to the threshold: skip the regex
                 if unless is not None and unless.search(view, max(0, start - 32), min(n, end + 32)) is not None:
                     continue  # the word in its innocent sense ("pussy cat")
                 if start and view[start - 1] == "@" and signal in _NAME_BLIND and (

@@ -172,6 +172,7 @@ def _class_table() -> tuple[bytes, bytes]:
     for c in b"-_*~^":
         classes[c] = ord("-")
     classes[ord(".")] = ord(".")
+    classes[ord("/")] = ord("/")  # link paths ("t.co/1jl4hi8zmf") are ids, not prose
     tokens = bytearray(b" " * 256)
     for c in b"abcdefghijklmnopqrstuvwxyz0123456789+/=_-\\":
         tokens[c] = ord("x")
@@ -201,8 +202,16 @@ def char_classes(low: str) -> str:
 def may_be_obfuscated(classes: str) -> bool:
     """Cheap prefilter on :func:`char_classes`: False means :func:`deleet`, :func:`join_split_words` and
     :func:`collapse_spaced` would change nothing rules care about, so their views are skipped."""
-    return ("a1" in classes or "1a" in classes or "a-a" in classes or "a@" in classes or "a!a" in classes
-            or may_be_spaced(classes))  # the _MIXED spots, spelled out: no generator on the hot path
+    if not _has_mixed(classes):
+        return may_be_spaced(classes)
+    if "@" in classes or "/" in classes:  # handles and link ids mix letters and digits without being leetspeak
+        return _has_mixed(_HANDLES_AND_PATHS.sub(" ", classes)) or may_be_spaced(classes)
+    return True
+
+
+def _has_mixed(classes: str) -> bool:
+    # the _MIXED spots, spelled out: no generator on the hot path
+    return "a1" in classes or "1a" in classes or "a-a" in classes or "a@" in classes or "a!a" in classes
 
 
 def may_be_spaced(classes: str) -> bool:
@@ -229,12 +238,14 @@ def may_hold_payload(low: str, size: int = 16) -> bool:
 # in :func:`char_classes` form: a letter next to a digit/leet symbol, "@"/"!" inside a word, a separator
 # inside a word; the only places :func:`deleet` and :func:`join_split_words` rewrite something rules care about
 _MIXED = ("a1", "1a", "a@", "a!a", "a-a")
+# in class form: an @handle (an "@" not after a letter or digit) and a link path segment
+_HANDLES_AND_PATHS = re.compile(r"(?<![a1])@[a1@!\-]*|/[a1@!\-.]*")
 
 
 def _mixed_tokens(low: str, classes: str, limit: int = 64) -> set[str]:
     """The tokens (runs of letters, digits, leet symbols and in-word separators) of ``low`` holding a mixed spot
     (:data:`_MIXED`), found with C-speed ``find`` calls on the class string."""
-    runs = classes.replace(".", " ")
+    runs = classes.replace(".", " ").replace("/", " ")
     n = len(runs)
     spans: set[tuple[int, int]] = set()
     for pat in _MIXED:
