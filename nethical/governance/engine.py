@@ -28,7 +28,7 @@ from nethical.governance.normalize import (
     find_encoded,
     join_split_words,
     char_classes,
-    may_be_obfuscated,
+    has_mixed,
     may_be_spaced,
     may_hold_numbers,
     normalize,
@@ -186,7 +186,8 @@ class GovernanceEngine:
         base_hits = self.ruleset.anchor_hits(low)
         plain = self._rules(low, text, base_hits)
         found.extend(plain)
-        views = self._views(low, classes) if may_be_obfuscated(classes) else []
+        # the cheap class test only; _views itself leaves @handles and link ids out
+        views = self._views(low, classes) if has_mixed(classes) or may_be_spaced(classes) else []
         if views:
             base_literals = {low[s:e] for s, e, _ in base_hits}
             seen = {(v.category, v.type) for v in plain}

