@@ -155,12 +155,6 @@ def _mixed_script(text: str) -> bool:
 _LEET_NEAR_LETTER = re.compile(r"[a-z][0134578@$!|+_]|[0134578@$!|+_][a-z]")
 
 
-# one search tells whether any de-obfuscation view can differ from the text: a leet character touching a letter,
-# a separator inside a word, or four single characters in a row
-_ANY_OBFUSCATION = re.compile(r"[a-z][0134578@$!|+_\-.*~^][a-z0-9]|(?<![a-z0-9])[0134578@$|+][a-z]|"
-                              r"(?<![a-z0-9])[a-z0-9] [a-z0-9] [a-z0-9] ")
-
-
 def _class_table() -> tuple[bytes, bytes]:
     classes = bytearray(b" " * 256)
     for c in b"abcdefghijklmnopqrstuvwxyz":
@@ -199,16 +193,6 @@ def char_classes(low: str) -> str:
     return low.encode("ascii", "nethical_char_class").translate(_CLASSES).decode("ascii")
 
 
-def may_be_obfuscated(classes: str) -> bool:
-    """Cheap prefilter on :func:`char_classes`: False means :func:`deleet`, :func:`join_split_words` and
-    :func:`collapse_spaced` would change nothing rules care about, so their views are skipped."""
-    if not has_mixed(classes):
-        return may_be_spaced(classes)
-    if "@" in classes or "/" in classes:  # handles and link ids mix letters and digits without being leetspeak
-        return _mixed_outside_names(classes) or may_be_spaced(classes)
-    return True
-
-
 def has_mixed(classes: str) -> bool:
     """Cheap test on :func:`char_classes`: any :data:`_MIXED` spot (spelled out: no generator on the hot path)."""
     return "a1" in classes or "1a" in classes or "a-a" in classes or "a@" in classes or "a!a" in classes
@@ -239,32 +223,6 @@ def may_hold_payload(low: str, size: int = 16) -> bool:
 # inside a word; the only places :func:`deleet` and :func:`join_split_words` rewrite something rules care about
 _MIXED = ("a1", "1a", "a@", "a!a", "a-a")
 
-
-def _token_start(runs: str, i: int) -> int:
-    """Start of the run (letters, digits, leet symbols, separators) holding position ``i`` of a class string whose
-    dots and slashes are spaces."""
-    return runs.rfind(" ", 0, i) + 1
-
-
-def _is_name(classes: str, start: int) -> bool:
-    """Whether the token starting at ``start`` is an @handle or a link path segment (``t.co/1jl4hi8zmf``)."""
-    return classes[start] == "@" or (start > 0 and classes[start - 1] == "/")
-
-
-def _mixed_outside_names(classes: str) -> bool:
-    """Whether a :data:`_MIXED` spot sits in a token that is neither an @handle nor a link path segment."""
-    runs = classes.replace(".", " ").replace("/", " ")
-    for pat in _MIXED:
-        i = runs.find(pat)
-        while i != -1:
-            start = _token_start(runs, i)
-            if not _is_name(classes, start):
-                return True
-            end = runs.find(" ", i)
-            if end == -1:
-                break
-            i = runs.find(pat, end)
-    return False
 
 
 def _mixed_tokens(low: str, classes: str, limit: int = 64) -> set[str]:

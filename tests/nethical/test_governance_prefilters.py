@@ -7,7 +7,7 @@ import pytest
 
 from nethical.governance import GovernanceEngine
 from nethical.governance.engine import default_ruleset
-from nethical.governance.normalize import char_classes, may_be_obfuscated, normalize, rewritten_tokens
+from nethical.governance.normalize import char_classes, has_mixed, may_be_spaced, normalize, rewritten_tokens
 from nethical.governance.pii import detect_pii
 
 
@@ -41,7 +41,7 @@ def test_views_only_for_rewrites_that_could_hit() -> None:
                            ("a well-known 4th-floor mp3 shop", set())]:
         low = normalize(text).text
         classes = char_classes(low)
-        assert may_be_obfuscated(classes)
+        assert has_mixed(classes) or may_be_spaced(classes)  # the cheap gate lets all four through
         assert {name for name, _ in engine._views(low, classes)} == expected, text
 
 
