@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
-from nethical.audit.merkle import EMPTY_ROOT, HASH_SIZE, node_hash
+from nethical.audit.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
 
 
 class CompactRange:
@@ -39,6 +39,14 @@ class CompactRange:
             n >>= 1
         self._hashes.append(value)
         self.size += 1
+
+    @classmethod
+    def of_lines(cls, lines: Iterable[bytes]) -> "CompactRange":
+        """The range over raw event lines (each line's RFC 9162 leaf hash), as every writer and reader hashes them."""
+        cr = cls()
+        for line in lines:
+            cr.append(leaf_hash(line))
+        return cr
 
     def root(self) -> bytes:
         """The RFC 9162 Merkle Tree Hash of the leaves appended so far (the empty-tree hash when none)."""

@@ -346,9 +346,7 @@ class AuditLog:
                 content = read_journal(journal)
                 journal_id = journal.stem[len("journal_"):]
                 if content.lines and not self._already_finalized(journal_id, content.header.get("created_at", "")):
-                    cr = CompactRange()
-                    for line in content.lines:
-                        cr.append(leaf_hash(line))
+                    cr = CompactRange.of_lines(content.lines)
                     info = self._write_chunk(journal, content.lines, cr.size, cr.root().hex(), content.header.get("created_at", ""))
                     self.recovered.append(info)
                 self._discard_journal(journal, lock)

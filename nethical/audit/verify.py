@@ -91,10 +91,7 @@ def _fast_chunk(raw: bytes, path: Path) -> Optional[tuple]:
         cid, prev, root, count, _ = store.chunk_header({**header, "events": []}, path)
     except DataError:
         return None
-    cr = CompactRange()
-    for line in lines:
-        cr.append(leaf_hash(line))
-    recomputed = cr.root().hex()
+    recomputed = CompactRange.of_lines(lines).root().hex()
     if recomputed != root.lower():
         return None
     return cid, prev, root.lower(), count, len(lines), header, recomputed, None
@@ -235,9 +232,7 @@ def verify_directory(directory: str | os.PathLike[str], public_key: Optional[str
             content = read_journal(journal)
         except OSError:
             continue  # finalized and removed while we looked
-        cr = CompactRange()
-        for line in content.lines:
-            cr.append(leaf_hash(line))
+        cr = CompactRange.of_lines(content.lines)
         pending += cr.size
         text = f"{journal.name}: {cr.size} events not yet finalized (root of this prefix {_short(cr.root().hex())}); a run is writing it or crashed, and the next run on this directory finalizes it"
         if content.torn_bytes:
