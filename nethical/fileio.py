@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterable, Union
 
 from nethical.exceptions import OutputError
 
@@ -24,6 +24,12 @@ def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``: never half-written."""
+    atomic_write_chunks(path, (data,))
+
+
+def atomic_write_chunks(path: PathLike, chunks: Iterable[bytes], sync_dir: bool = False) -> None:
+    """:func:`atomic_write_bytes` for content produced piece by piece (a large audit chunk is streamed, not joined
+    in memory). ``sync_dir`` also fsyncs the directory, so the rename itself survives a power loss."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,7 +38,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}; choose a writable directory.") from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for part in chunks:
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -42,6 +49,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise OutputError(f"cannot write {path}: {exc.strerror or exc} (disk full or read-only?); nothing was changed.") from None
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def atomic_write_json(path: PathLike, obj: Any) -> None:

@@ -19,6 +19,7 @@ from nethical.audit.compact_range import CompactRange
 from nethical.audit.merkle import leaf_hash
 from nethical.audit.signing import load_private_key, sign_tree_head, tree_head
 from nethical.exceptions import ConfigError, DataError, OutputError
+from nethical.fileio import fsync_dir
 
 
 def utc_now() -> str:
@@ -282,7 +283,7 @@ class AuditLog:
         except OSError as exc:
             lock.release()
             raise OutputError(f"AuditLog: cannot create a journal in {str(self.directory)!r} ({exc.strerror or exc}); check free space and permissions.") from None
-        store.fsync_dir(self.directory)
+        fsync_dir(self.directory)
         self._journal_path, self._journal_lock, self._journal_file = path, lock, f
         self._last_sync = time.monotonic()
 
@@ -323,7 +324,7 @@ class AuditLog:
             journal.unlink()
         except FileNotFoundError:
             pass
-        store.fsync_dir(self.directory)
+        fsync_dir(self.directory)
         if lock is not None:
             lock.release()
         try:

@@ -17,8 +17,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from nethical.fileio import fsync_dir
-from nethical.exceptions import DataError, OutputError
+from nethical.fileio import atomic_write_chunks
+from nethical.exceptions import DataError
 
 CHUNK_FORMAT = "nethical-audit-chunk/1"
 JOURNAL_FORMAT = "nethical-audit-journal/1"
@@ -104,22 +104,9 @@ def chunk_header(chunk: dict[str, Any], path: Path) -> tuple[int, Optional[str],
 
 
 def write_atomic(path: Path, chunks: Iterable[bytes]) -> None:
-    """Write ``path`` via a hidden temporary file + fsync + ``os.replace``: readers see the old or the new file."""
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "wb") as f:
-            for part in chunks:
-                f.write(part)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise OutputError(f"cannot write {path.name!r} in {str(path.parent)!r} ({exc.strerror or exc}); check free space and permissions.") from None
-    fsync_dir(path.parent)
+    """Write ``path`` via a hidden temporary file + fsync + ``os.replace`` (+ directory fsync): readers see the old
+    or the new file."""
+    atomic_write_chunks(path, chunks, sync_dir=True)
 
 
 def chunk_bytes(header: dict[str, Any], event_lines: Iterable[bytes]) -> Iterable[bytes]:

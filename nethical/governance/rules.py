@@ -141,32 +141,32 @@ _R: list[Rule] = [
                                         "set aside", "put aside", "pay no attention", "stop following",
                                         "stop obeying", "no longer follow", "don't follow", "do not follow",
                                         "throw out", "erase", "delete", "unlearn", "reset"),
-         rf"\b(?:ignore|ignoring|disregard|forget|override|bypass|skip|drop|abandon|overrule|discard|neglect|"
-         rf"never ?mind|set aside|put aside|pay no attention to|stop (?:following|obeying)|no longer (?:follow|obey)|"
-         rf"(?:don't|do not) (?:follow|obey)|throw out|erase|delete|unlearn|reset)"
+         r"\b(?:ignore|ignoring|disregard|forget|override|bypass|skip|drop|abandon|overrule|discard|neglect|"
+         r"never ?mind|set aside|put aside|pay no attention to|stop (?:following|obeying)|no longer (?:follow|obey)|"
+         r"(?:don't|do not) (?:follow|obey)|throw out|erase|delete|unlearn|reset)"
          rf"{GAP(4)}(?:previous|prior|above|earlier|preceding|all|any|every|your|the|these|those|initial|original|"
          rf"system|developer|safety|default|old|existing|openai'?s?|everything){GAP(3)}{_INSTR}\b|"
-         rf"\b(?:forget|ignore|disregard|erase) everything (?:you (?:were|have been|'ve been) told|you know|above|"
-         rf"before|so far|i said)"),
+         r"\b(?:forget|ignore|disregard|erase) everything (?:you (?:were|have been|'ve been) told|you know|above|"
+         r"before|so far|i said)"),
     Rule("injection", "override", 1.2, ("exist", "apply", "matter", "obsolete", "void", "test", "suspended",
                                         "lifted", "disabled", "removed"),
          rf"\b{_INSTR}{GAP(2)}(?:don't|do not|no longer|doesn't|does not|never) (?:exist|apply|matter|count)|"
          rf"\b(?:treat|consider|regard){GAP(3)}{_INSTR} as (?:obsolete|void|invalid|cancel+ed|optional|a joke|"
          rf"irrelevant|suggestions)|\b{_INSTR}{GAP(2)}(?:were|was|are|is|have been) (?:just |only )?(?:a test|"
-         rf"fake|suspended|lifted|disabled|removed|turned off|deactivated)\b"),
+         r"fake|suspended|lifted|disabled|removed|turned off|deactivated)\b"),
     Rule("injection", "override", 1.2, ("bypass", "circumvent", "disable", "evade", "defeat", "turn off"),
          rf"\b(?:bypass|circumvent|disable|evade|defeat|turn off|get around){GAP(1)}(?:all |the |any |your )?"
-         rf"(?:safety|security|content|moderation|ethical)? ?(?:measures|controls|filters|checks|protocols|"
-         rf"systems|guardrails|safeguards|restrictions|moderation|filtering)\b"),
+         r"(?:safety|security|content|moderation|ethical)? ?(?:measures|controls|filters|checks|protocols|"
+         r"systems|guardrails|safeguards|restrictions|moderation|filtering)\b"),
     Rule("injection", "override", 1.2, ("instructions", "rules", "guidelines", "prompt"),
          rf"\b(?:previous|prior|above|earlier|all|your|system|original){GAP(2)}{_INSTR}{GAP(3)}"
-         rf"(?:are|is) (?:now )?(?:void|cancel+ed|invalid|obsolete|revoked|overridden|no longer (?:valid|apply|in effect))"),
+         r"(?:are|is) (?:now )?(?:void|cancel+ed|invalid|obsolete|revoked|overridden|no longer (?:valid|apply|in effect))"),
     Rule("injection", "reveal", 1.2, ("prompt", "instructions", "message", "rules", "context"),
-         rf"\b(?:reveal|print|show|output|repeat|leak|display|dump|disclose|expose|share|recite|echo|tell me|"
+         r"\b(?:reveal|print|show|output|repeat|leak|display|dump|disclose|expose|share|recite|echo|tell me|"
          rf"give me|what (?:is|are|was|were)){GAP(4)}(?:system prompt|initial prompt|hidden (?:instructions|prompt|rules)|"
-         rf"(?:your|the) (?:original |secret |hidden |internal |confidential |initial )?(?:instructions|prompt|"
-         rf"system message|rules you were given)|instructions above|text above|everything above|words above|"
-         rf"confidential instructions|pre-?prompt)\b"),
+         r"(?:your|the) (?:original |secret |hidden |internal |confidential |initial )?(?:instructions|prompt|"
+         r"system message|rules you were given)|instructions above|text above|everything above|words above|"
+         r"confidential instructions|pre-?prompt)\b"),
     Rule("injection", "template", 1.2, ("~<|im_start|>", "~<|system|>", "~[inst]", "~<<sys>>", "~<|endoftext|>",
                                         "~### system", "~### instruction", "~[system]", "~</system>", "~<system>",
                                         "~<|im_end|>", "~<|assistant|>")),
@@ -177,22 +177,22 @@ _R: list[Rule] = [
                                            "developer note"),
          r"(?:^|[\n.;!?]\s*)(?:system(?: prompt| message)?|admin override|developer note)\s*:"),
     Rule("injection", "mode", 0.5, ("now", "onwards", "forward"),
-         rf"\b(?:from now on|starting now|from this point(?: on| forward)?|henceforth|you (?:must|will) now)\b"),
+         r"\b(?:from now on|starting now|from this point(?: on| forward)?|henceforth|you (?:must|will) now)\b"),
     Rule("injection", "authority", 0.5, ("admin", "administrator", "developer", "sudo", "root", "creator", "owner"),
-         rf"\b(?:i am|i'm|this is|speaking as) (?:your |the |an? )?(?:admin|administrator|developer|creator|owner|"
-         rf"system|root|sudo|operator)\b"),
+         r"\b(?:i am|i'm|this is|speaking as) (?:your |the |an? )?(?:admin|administrator|developer|creator|owner|"
+         r"system|root|sudo|operator)\b"),
     Rule("exfiltration", "reveal_secret", 0.7, ("password", "passwords", "key", "keys", "credentials", "token",
                                                 "tokens", "passcode", "passcodes"),
-         rf"\b(?:reveal|print|show|output|leak|dump|disclose|expose|send|email|tell|give|list|exfiltrate|steal)"
+         r"\b(?:reveal|print|show|output|leak|dump|disclose|expose|send|email|tell|give|list|exfiltrate|steal)"
          rf"{GAP(3)}{_SECRETS}\b"),
     Rule("exfiltration", "exfiltrate", 0.7, ("exfiltrate", "exfiltration", "exfil")),
     Rule("exfiltration", "dump", 0.6, ("database", "db", "memory", "table", "tables", "config", "configuration",
                                        "env", "environment variables", "keys", "secrets"),
          rf"\b(?:dump|leak|exfiltrate|export|steal|print){GAP(2)}(?:user |customer |the |all )*(?:database|db|"
-         rf"memory|tables?|config(?:uration)?|env(?:ironment variables)?|keys|secrets|records)\b"),
+         r"memory|tables?|config(?:uration)?|env(?:ironment variables)?|keys|secrets|records)\b"),
     Rule("exfiltration", "exfil_channel", 0.6, ("send", "post", "upload", "forward", "exfiltrate", "transmit"),
          rf"\b(?:send|post|upload|forward|exfiltrate|transmit){GAP(5)}(?:to|at) (?:https?://|http|this url|this "
-         rf"address|my server|the following url|webhook)"),
+         r"address|my server|the following url|webhook)"),
     # ------------------------------------------------------------------ security: jailbreak cues
     Rule("jailbreak", "dan", 1.2, ("do anything now",)),
     Rule("jailbreak", "dan_name", 0.6, ("dan",), r"\bDAN\b", 10, True),
@@ -203,20 +203,20 @@ _R: list[Rule] = [
                                             "guidelines", "ethics", "morals", "morality", "boundaries", "limits",
                                             "rules", "policies", "policy", "constraints", "principles", "restraints",
                                             "safeguards", "guardrails", "norms", "correctness"),
-         rf"\b(?:no|zero|without|free (?:(?:itself|yourself|himself|herself|themselves) )?(?:of|from)|not (?:bound|restrained|constrained|limited|restricted|governed|held back) by|unbound by|beyond|break free (?:of|from)|ignores?|"
-         rf"don't have|do not have|doesn't have|does not have|lacks?|rid of|outside|not (?:subject|restricted|limited) "
+         r"\b(?:no|zero|without|free (?:(?:itself|yourself|himself|herself|themselves) )?(?:of|from)|not (?:bound|restrained|constrained|limited|restricted|governed|held back) by|unbound by|beyond|break free (?:of|from)|ignores?|"
+         r"don't have|do not have|doesn't have|does not have|lacks?|rid of|outside|not (?:subject|restricted|limited) "
          rf"to|abandon(?:ed|s)?|escape[sd]?|never follows?|not follow){GAP(3)}(?:any |all |the |its |his |her |"
-         rf"their |your |openai'?s? |ethical |moral |content |usual |typical |social |human )?"
-         rf"(?:restrictions|norms|political correctness|limitations|filters?|filtering|censorship|guidelines|ethics|morals|morality|boundaries|"
-         rf"limits|rules|polic(?:y|ies)|constraints|principles|restraints|safeguards|guardrails)\b"),
+         r"their |your |openai'?s? |ethical |moral |content |usual |typical |social |human )?"
+         r"(?:restrictions|norms|political correctness|limitations|filters?|filtering|censorship|guidelines|ethics|morals|morality|boundaries|"
+         r"limits|rules|polic(?:y|ies)|constraints|principles|restraints|safeguards|guardrails)\b"),
     Rule("jailbreak", "policy_ref", 0.4, ("content policy", "content policies", "openai", "usage policies",
                                           "openai's", "ethical guidelines", "safety guidelines", "terms of service")),
     Rule("jailbreak", "no_refusal", 0.6, ("refuse", "refusal", "refusals", "decline", "apologize", "apologise", "sorry", "warn", "warnings",
                                           "disclaimers", "disclaimer", "can't", "cannot", "reject", "deny",
                                           "warning", "hesitate", "hesitating"),
-         rf"\b(?:never|not|won't|will not|cannot|can't|must not|mustn't|do not|don't|doesn't|does not|shall not|"
+         r"\b(?:never|not|won't|will not|cannot|can't|must not|mustn't|do not|don't|doesn't|does not|shall not|"
          rf"no|without|zero){GAP(3)}(?:refuse|refusals?|decline|say (?:that )?(?:you|it|he|she) (?:can't|cannot)|"
-         rf"apologi[sz]e|apologies|say sorry|warn(?:ings?)?|disclaimers?|reject|deny|censor|hesitat(?:e|ing))\b"),
+         r"apologi[sz]e|apologies|say sorry|warn(?:ings?)?|disclaimers?|reject|deny|censor|hesitat(?:e|ing))\b"),
     Rule("jailbreak", "unfiltered", 0.6, ("unfiltered", "uncensored", "amoral", "unrestricted", "unhinged",
                                           "no morals", "no ethics", "lawless", "anything goes", "no filter",
                                           "without a filter", "unbound", "unbounded", "unchained", "unlimited ai")),
@@ -230,22 +230,22 @@ _R: list[Rule] = [
          r"(?:role|persona|character)|(?:keep|stay|remain) (?:all )?(?:of )?(?:your )?(?:responses|replies|answers) "
          r"in (?:the |this )?(?:role|persona|character))"),
     Rule("jailbreak", "identity", 1.2, ("you are now", "you're now", "you are no longer", "you're no longer"),
-         rf"\byou(?:'re| are) (?:now |no longer an? \w+[,;.]? (?:you are |you're )?)(?:an? |the )?(?:completely |fully "
-         rf"|totally )?(?:unrestricted|unfiltered|uncensored|jailbroken|free|evil|dan|liberated|unchained|unleashed|"
-         rf"freed)\b"),
+         r"\byou(?:'re| are) (?:now |no longer an? \w+[,;.]? (?:you are |you're )?)(?:an? |the )?(?:completely |fully "
+         r"|totally )?(?:unrestricted|unfiltered|uncensored|jailbroken|free|evil|dan|liberated|unchained|unleashed|"
+         r"freed)\b"),
     Rule("jailbreak", "persona_override", 0.5, ("you are now", "you're now", "your name is now", "from now on",
                                                 "take up the persona", "take on the persona", "persona of",
                                                 "role of", "you will now", "you will roleplay", "you will role-play",
                                                 "you will act as", "you will pretend", "you are going to act",
                                                 "you are going to pretend", "you are about to immerse"),
-         rf"\b(?:you(?:'re| are) now (?!able|ready|going|done|in|on|at|a part|connected|logged)[\w\"'«\[]|your name is now|"
-         rf"from now on,? (?:you(?:'re| are| will| shall| must)|act|respond|answer|pretend|reply)|take (?:up |on )?the "
-         rf"(?:persona|role|character) of|you (?:will|shall) (?:now )?(?:act|roleplay|role-play|pretend|respond) as|"
-         rf"you are (?:going|about) to (?:act|pretend|immerse|become|play))"),
+         r"\b(?:you(?:'re| are) now (?!able|ready|going|done|in|on|at|a part|connected|logged)[\w\"'«\[]|your name is now|"
+         r"from now on,? (?:you(?:'re| are| will| shall| must)|act|respond|answer|pretend|reply)|take (?:up |on )?the "
+         r"(?:persona|role|character) of|you (?:will|shall) (?:now )?(?:act|roleplay|role-play|pretend|respond) as|"
+         r"you are (?:going|about) to (?:act|pretend|immerse|become|play))"),
     Rule("jailbreak", "refusal_quote", 0.3, ("as an ai language model", "as an ai", "i'm sorry, but", "i cannot comply",
                                              "do not respond as", "don't respond as", "not respond as gpt")),
     Rule("jailbreak", "inversion", 0.5, ("opposite", "in reverse", "always lie", "tell lies", "a lie", "lies"),
-         rf"\b(?:(?:exact |complete )?opposite of (?:the )?(?:truth|what|your)|always (?:lie|lies)|tell (?:me )?(?:only )?"
+         r"\b(?:(?:exact |complete )?opposite of (?:the )?(?:truth|what|your)|always (?:lie|lies)|tell (?:me )?(?:only )?"
          rf"lies|answers? (?:\w+ ){0,4}in reverse|opposite (?:day|mode)|everything (?:it|you) says? (?:to \w+ )?is a lie)"),
     Rule("jailbreak", "mode", 0.5, ("mode",),
          r"\b(?:[a-z0-9^]+ mode (?:enabled|activated|on|engaged|unlocked)|(?:enable|activate|enter|stay in|switch to|"
@@ -258,7 +258,7 @@ _R: list[Rule] = [
     Rule("jailbreak", "any_request", 0.5, ("answer", "respond", "comply", "obey", "fulfill", "fulfil", "do anything", "say anything", "write anything", "generate anything", "provide anything"),
          rf"\b(?:answer|respond to|fulfil+|comply with|obey|do|generate|write|say|provide){GAP(1)}"
          rf"(?:any|anything|everything|all|whatever)(?:{GAP(2)}(?:request|question|prompt|command|thing|"
-         rf"content|asked|want|ask))?\b(?:[^.]{{0,40}}?(?:no matter|regardless|even if))"),
+         r"content|asked|want|ask))?\b(?:[^.]{0,40}?(?:no matter|regardless|even if))"),
     Rule("jailbreak", "any_request", 0.5, ("matter", "regardless"),
          r"\b(?:no matter (?:how|what|if)|regardless of (?:how (?:\w+ )?(?:illegal|immoral|unethical|harmful|dangerous|offensive|inappropriate|wrong|"
          r"explicit)|legality|ethics|morality|the consequences|"
@@ -268,7 +268,7 @@ _R: list[Rule] = [
                                               "unethical", "dangerous", "sexual", "inappropriate", "uncensored",
                                               "unfiltered", "any kind of"),
          rf"\b(?:generate|produce|write|create|say|provide|output|give){GAP(3)}(?:illegal|harmful|explicit|"
-         rf"offensive|nsfw|violent|unethical|dangerous|sexual|inappropriate|uncensored|unfiltered|any kind of)"
+         r"offensive|nsfw|violent|unethical|dangerous|sexual|inappropriate|uncensored|unfiltered|any kind of)"
          rf"{GAP(1)}(?:content|information|answers|responses|stuff|material)\b"),
     Rule("jailbreak", "dual", 0.4, ("two responses", "two answers", "two different", "dual", "both responses",
                                     "🔓", "[jailbreak]", "classic", "normal response", "alter ego",
@@ -287,23 +287,23 @@ _R: list[Rule] = [
     # is weak; together with a persona switch ("you are now X") or an unrestricted claim they tip the score
     Rule("jailbreak", "reply_lock", 0.3, ("answer", "respond", "reply", "responses", "response", "replies",
                                           "answers", "messages", "rest of", "otherwise", "to stop"),
-         rf"\b(?:(?:you (?:will|must|shall|should) )?(?:always|only) (?:answer|respond|reply)(?: to \w+)? [\"'“]?(?:as|with|"
-         rf"starting|in (?:character|the (?:role|voice|style))|like)|start (?:each|every|all)(?: of)? (?:your )?"
-         rf"(?:responses?|replies|reply|answers?|messages?|outputs?) with|(?:each|every|all)(?: of)? (?:your )?"
-         rf"(?:responses?|replies|answers?|messages?) (?:must|should|will) (?:start|begin|be prefixed|include)|"
-         rf"for the rest of (?:this|the|our) (?:conversation|chat|session)|(?:unless|until) (?:i |you are )?"
-         rf"(?:tell|told|say) (?:you )?(?:otherwise|to stop))"),
+         r"\b(?:(?:you (?:will|must|shall|should) )?(?:always|only) (?:answer|respond|reply)(?: to \w+)? [\"'“]?(?:as|with|"
+         r"starting|in (?:character|the (?:role|voice|style))|like)|start (?:each|every|all)(?: of)? (?:your )?"
+         r"(?:responses?|replies|reply|answers?|messages?|outputs?) with|(?:each|every|all)(?: of)? (?:your )?"
+         r"(?:responses?|replies|answers?|messages?) (?:must|should|will) (?:start|begin|be prefixed|include)|"
+         r"for the rest of (?:this|the|our) (?:conversation|chat|session)|(?:unless|until) (?:i |you are )?"
+         r"(?:tell|told|say) (?:you )?(?:otherwise|to stop))"),
     Rule("jailbreak", "reply_lock", 0.3, ("respond as", "reply as", "answer as", "respond like", "speak as"),
-         rf"\b(?:you (?:will|must|shall|should|have to|need to|are to)(?: have to| need to)?|only|always)\s+(?:now\s+)?(?:respond|reply|answer|"
-         rf"speak)\s+[\"'“]?(?:\w+ )?(?:as|like) [\w\"'«\[]"),
+         r"\b(?:you (?:will|must|shall|should|have to|need to|are to)(?: have to| need to)?|only|always)\s+(?:now\s+)?(?:respond|reply|answer|"
+         r"speak)\s+[\"'“]?(?:\w+ )?(?:as|like) [\w\"'«\[]"),
     Rule("jailbreak", "ack", 0.3, ("understand", "understood", "confirm", "acknowledge"),
-         rf"\b(?:if you (?:understand|agree|are ready)|(?:tell|let) me (?:that |if )?you understand|do you understand|"
-         rf"(?:confirm|acknowledge) (?:that |if )?you (?:understand|will|agree)|(?:reply|respond|answer|say) "
+         r"\b(?:if you (?:understand|agree|are ready)|(?:tell|let) me (?:that |if )?you understand|do you understand|"
+         r"(?:confirm|acknowledge) (?:that |if )?you (?:understand|will|agree)|(?:reply|respond|answer|say) "
          rf"(?:only )?(?:with )?[\"'«“]?(?:understood|i understand|ok|okay|yes)\b[\"'»”]?(?:{GAP(3)})?"
-         rf"(?:to confirm|if you understand))"),
+         r"(?:to confirm|if you understand))"),
     Rule("jailbreak", "game", 0.2, ("game", "play a game"),
-         rf"\b(?:let'?s play a game|(?:i want|want) to play a game|(?:a|this is a) new game|a game (?:called|where|in which)|"
-         rf"play a game (?:called|where|with)|playing a game|game (?:called|where|in which))"),
+         r"\b(?:let'?s play a game|(?:i want|want) to play a game|(?:a|this is a) new game|a game (?:called|where|in which)|"
+         r"play a game (?:called|where|with)|playing a game|game (?:called|where|in which))"),
     # standing behaviour rules for the model ("you will never ...", "you must always ..."): weak, but typical of a
     # persona's rule list
     Rule("jailbreak", "standing_rule", 0.2, ("never", "always"),
@@ -361,37 +361,37 @@ _R: list[Rule] = [
           "bioweapon", "bioweapons", "chemical weapon", "chemical weapons", "dirty bomb", "molotov", "pipe bomb",
           "tnt", "c4", "semtex", "detonator", "poison gas", "toxin", "botulinum", "nuclear weapon", "lsd", "mdma",
           "ransomware", "keylogger", "malware", "virus", "botnet", "rootkit", "zero-day exploit", "exploit"),
-         rf"\b(?:how (?:do (?:i|you|we)|to|can (?:i|you|we|one)|would (?:i|you|one))|steps? (?:to|for)|"
-         rf"instructions? (?:to|for|on)|recipe (?:for|to)|guide (?:to|for|on)|teach me|tell me how|explain how|"
-         rf"show me how|tutorial (?:on|for)|procedure (?:for|to)|best way to|easiest way to|help me|i want to|"
+         r"\b(?:how (?:do (?:i|you|we)|to|can (?:i|you|we|one)|would (?:i|you|one))|steps? (?:to|for)|"
+         r"instructions? (?:to|for|on)|recipe (?:for|to)|guide (?:to|for|on)|teach me|tell me how|explain how|"
+         r"show me how|tutorial (?:on|for)|procedure (?:for|to)|best way to|easiest way to|help me|i want to|"
          rf"i need to|walk me through){GAP(5)}(?:make|build|synthesi[sz]e|produce|cook|manufacture|assemble|brew|"
-         rf"create|construct|craft|prepare|extract|weaponi[sz]e|3d[- ]print|write|code|develop|deploy|spread|"
+         r"create|construct|craft|prepare|extract|weaponi[sz]e|3d[- ]print|write|code|develop|deploy|spread|"
          rf"obtain|acquire|buy|get){GAP(4)}(?:an? |the |some |homemade |my own |working |functional |deadly |"
-         rf"lethal |untraceable |powerful )?(?:bombs?|explosives?|ied|nerve agents?|sarin|vx|ricin|anthrax|"
-         rf"mustard gas|chlorine gas|napalm|thermite|meth|methamphetamine|fentanyl|heroin|cocaine|crack|"
-         rf"ghost guns?|untraceable (?:guns?|firearms?)|silencers?|suppressors?|bioweapons?|chemical weapons?|"
-         rf"dirty bombs?|molotovs?(?: cocktails?)?|pipe bombs?|tnt|c4|semtex|detonators?|poison gas|toxins?|"
-         rf"botulinum|nuclear weapons?|lsd|mdma|ransomware|keyloggers?|malware|(?:computer )?virus|botnets?|"
-         rf"rootkits?|zero-day exploits?|exploits? for)\b"),
+         r"lethal |untraceable |powerful )?(?:bombs?|explosives?|ied|nerve agents?|sarin|vx|ricin|anthrax|"
+         r"mustard gas|chlorine gas|napalm|thermite|meth|methamphetamine|fentanyl|heroin|cocaine|crack|"
+         r"ghost guns?|untraceable (?:guns?|firearms?)|silencers?|suppressors?|bioweapons?|chemical weapons?|"
+         r"dirty bombs?|molotovs?(?: cocktails?)?|pipe bombs?|tnt|c4|semtex|detonators?|poison gas|toxins?|"
+         r"botulinum|nuclear weapons?|lsd|mdma|ransomware|keyloggers?|malware|(?:computer )?virus|botnets?|"
+         r"rootkits?|zero-day exploits?|exploits? for)\b"),
     Rule("unsafe", "violence_howto", 1.2, ("kill", "murder", "poison", "kidnap", "strangle", "stab", "shoot",
                                            "assassinate", "torture", "hurt", "harm", "abduct", "stalk"),
-         rf"\b(?:how (?:do (?:i|you|we)|to|can (?:i|you|we|one)|would (?:i|you|one))|steps? to|best way to|"
-         rf"easiest way to|help me|i want to|i'm going to|i am going to|teach me (?:how )?to|ways? to|plan to)"
+         r"\b(?:how (?:do (?:i|you|we)|to|can (?:i|you|we|one)|would (?:i|you|one))|steps? to|best way to|"
+         r"easiest way to|help me|i want to|i'm going to|i am going to|teach me (?:how )?to|ways? to|plan to)"
          rf"{GAP(2)}(?:kill|murder|poison|kidnap|strangle|stab|shoot|assassinate|torture|hurt|harm|abduct|stalk)"
          rf"{GAP(1)}(?:my |a |an |the |some |that |this )?(?:someone|somebody|people|person|him|her|them|"
-         rf"wife|husband|boss|neighbou?r|child|kids?|baby|teacher|girlfriend|boyfriend|coworker|classmates?|"
-         rf"family|mother|father|mom|dad|brother|sister|president|police|officer|students?|crowd|[a-z]+'s)\b"),
+         r"wife|husband|boss|neighbou?r|child|kids?|baby|teacher|girlfriend|boyfriend|coworker|classmates?|"
+         r"family|mother|father|mom|dad|brother|sister|president|police|officer|students?|crowd|[a-z]+'s)\b"),
     Rule("unsafe", "evasion", 1.0, ("police", "cops", "law enforcement", "evidence", "body", "fingerprints",
                                     "security cameras"),
          rf"\b(?:hide|dispose of|get rid of|destroy|clean up|wipe){GAP(3)}(?:a |the )?(?:body|corpse|evidence|"
-         rf"fingerprints|murder weapon|dna)\b|\b(?:evade|avoid|escape|outrun)(?: the)? (?:police|cops|law "
-         rf"enforcement) after"),
+         r"fingerprints|murder weapon|dna)\b|\b(?:evade|avoid|escape|outrun)(?: the)? (?:police|cops|law "
+         r"enforcement) after"),
     # ------------------------------------------------------------------ safety: privilege escalation
     Rule("privesc", "escalate", 1.2, ("root", "admin", "administrator", "system", "superuser", "domain admin",
                                       "privileges", "privilege", "rights"),
-         rf"\b(?:escalat(?:e|ing|ion)|elevat(?:e|ing|ion)|gain(?:ing)?|get(?:ting)?|obtain(?:ing)?|grant(?:ing)? "
+         r"\b(?:escalat(?:e|ing|ion)|elevat(?:e|ing|ion)|gain(?:ing)?|get(?:ting)?|obtain(?:ing)?|grant(?:ing)? "
          rf"(?:me|myself)|steal(?:ing)?){GAP(3)}(?:root|admin(?:istrator)?|system|superuser|domain admin|"
-         rf"elevated|full|unauthori[sz]ed) (?:access|privileges?|rights|shell|permissions|account)\b"),
+         r"elevated|full|unauthori[sz]ed) (?:access|privileges?|rights|shell|permissions|account)\b"),
     Rule("privesc", "privesc_term", 0.7, ("privilege escalation", "privesc", "escalate privileges",
                                           "escalating privileges", "root shell", "local root")),
     Rule("privesc", "sudo", 1.0, ("sudo", "~nopasswd", "sudoers", "setuid", "suid"),
@@ -400,8 +400,8 @@ _R: list[Rule] = [
     Rule("privesc", "disable_defense", 1.0, ("firewall", "antivirus", "defender", "selinux", "apparmor", "uac", "edr",
                                              "audit log", "audit logging", "logging", "security software"),
          rf"\b(?:disable|turn off|bypass|kill|deactivate|uninstall|evade|circumvent){GAP(3)}(?:the |windows |"
-         rf"all )?(?:firewall|antivirus|anti-virus|defender|selinux|apparmor|uac|edr|audit logs?|audit logging|"
-         rf"security software|security monitoring)\b"),
+         r"all )?(?:firewall|antivirus|anti-virus|defender|selinux|apparmor|uac|edr|audit logs?|audit logging|"
+         r"security software|security monitoring)\b"),
     Rule("privesc", "unauthorized", 0.7, ("without authorization", "without permission", "unauthorized access",
                                           "without them knowing", "backdoor", "back door"),
          ),
@@ -410,35 +410,35 @@ _R: list[Rule] = [
                                              "deactivated", "blocked", "expired", "on hold", "terminated", "frozen",
                                              "restricted", "flagged", "hacked", "unusual activity",
                                              "suspicious activity"),
-         rf"\b(?:account|card|password|access|service|subscription|mailbox|membership|profile|wallet|payment|id)"
+         r"\b(?:account|card|password|access|service|subscription|mailbox|membership|profile|wallet|payment|id)"
          rf"{GAP(3)}(?:suspended|locked|disabled|compromised|closed|deactivated|blocked|expired|on hold|"
-         rf"terminated|frozen|restricted|flagged|hacked)\b|\b(?:unusual|suspicious|unauthori[sz]ed) "
-         rf"(?:activity|sign-?in|login|transaction)"),
+         r"terminated|frozen|restricted|flagged|hacked)\b|\b(?:unusual|suspicious|unauthori[sz]ed) "
+         r"(?:activity|sign-?in|login|transaction)"),
     Rule("phishing", "credential", 0.8, ("password", "login", "credentials", "pin", "details", "credit card",
                                          "ssn", "social security", "identity", "billing", "bank", "account number",
                                          "card number", "cvv", "otp", "code", "security questions", "information",
                                          "info"),
-         rf"\b(?:verify|confirm|update|validate|re-?enter|provide|send|reply with|enter|submit|give|share|read me|"
+         r"\b(?:verify|confirm|update|validate|re-?enter|provide|send|reply with|enter|submit|give|share|read me|"
          rf"tell (?:me|us)|text (?:me|us)|need|require){GAP(5)}(?:password|login|credentials|pin|account details|"
-         rf"bank details|banking details|card (?:number|details)|credit card|debit card|ssn|social security|"
-         rf"identity|billing (?:info|information|details|address)|account (?:number|information|info)|cvv|"
-         rf"otp|one[- ]time (?:code|password)|verification code|security (?:code|questions)|personal "
-         rf"(?:information|details|info)|payment (?:details|information|info))\b"),
+         r"bank details|banking details|card (?:number|details)|credit card|debit card|ssn|social security|"
+         r"identity|billing (?:info|information|details|address)|account (?:number|information|info)|cvv|"
+         r"otp|one[- ]time (?:code|password)|verification code|security (?:code|questions)|personal "
+         r"(?:information|details|info)|payment (?:details|information|info))\b"),
     Rule("phishing", "credential", 1.0, ("password", "passcode", "login", "credentials", "pin", "otp", "code", "ssn",
                                          "social security", "card number", "cvv", "bank", "banking", "account",
                                          "identity", "deposit", "username", "remote access", "access"),
-         rf"\b(?:verify|confirm|update|re-?enter|provide|send|reply with|submit|give|share|read me|tell (?:me|us)|"
+         r"\b(?:verify|confirm|update|re-?enter|provide|send|reply with|submit|give|share|read me|tell (?:me|us)|"
          rf"what(?:'s| is)|text (?:me|us)|enter|need){GAP(1)}your(?:[^\w']+[\w']+){{0,4}}?[^\w']+(?:password|"
-         rf"passcode|login|credentials|pin|otp|(?:verification |security |2fa |one[- ]time )?code|ssn|social "
-         rf"security(?: number)?|card (?:number|details)|cvv|bank(?:ing)? (?:details|info|information|account|"
-         rf"username|login)|account|identity|direct deposit|username)\b|\b(?:give|grant) (?:us|me) remote access|"
-         rf"\b(?:install|download) (?:teamviewer|anydesk|the remote|this remote)|\b(?:direct deposit|bank(?:ing)?|"
-         rf"payroll|login|password) (?:info|details|information|credentials)? ?(?:re-?entered|updated|confirmed|"
-         rf"verified) (?:on|at|via|through|using) (?:this|the|our) (?:form|link|page|portal|site)"),
+         r"passcode|login|credentials|pin|otp|(?:verification |security |2fa |one[- ]time )?code|ssn|social "
+         r"security(?: number)?|card (?:number|details)|cvv|bank(?:ing)? (?:details|info|information|account|"
+         r"username|login)|account|identity|direct deposit|username)\b|\b(?:give|grant) (?:us|me) remote access|"
+         r"\b(?:install|download) (?:teamviewer|anydesk|the remote|this remote)|\b(?:direct deposit|bank(?:ing)?|"
+         r"payroll|login|password) (?:info|details|information|credentials)? ?(?:re-?entered|updated|confirmed|"
+         r"verified) (?:on|at|via|through|using) (?:this|the|our) (?:form|link|page|portal|site)"),
     Rule("phishing", "account_threat", 0.6, ("infected", "virus", "package", "parcel", "delivery", "shipment"),
-         rf"\b(?:your )?(?:pc|computer|device|phone|laptop|mac) (?:is|has been|was|may be) (?:infected|hacked|"
-         rf"compromised|at risk)|\b(?:package|parcel|delivery|shipment)(?: is| was| has been)? (?:held|on hold|"
-         rf"pending|suspended|undeliverable|failed|stopped|waiting)\b"),
+         r"\b(?:your )?(?:pc|computer|device|phone|laptop|mac) (?:is|has been|was|may be) (?:infected|hacked|"
+         r"compromised|at risk)|\b(?:package|parcel|delivery|shipment)(?: is| was| has been)? (?:held|on hold|"
+         r"pending|suspended|undeliverable|failed|stopped|waiting)\b"),
     Rule("phishing", "lookalike_domain", 0.5, ("~.info", "~.xyz", "~.top", "~.support", "~.online", "~.site", "~.click",
                                                "~.link", "~.live", "~.help", "~.services", "~.security", "~.verify",
                                                "~.login", "~.account", "~.co", "~.com", "~.net", "~.org"),
@@ -449,11 +449,11 @@ _R: list[Rule] = [
          r"\b(?:in|with|via|using|as|by) (?:\w+ )?(?:gift ?cards?|itunes cards?|bitcoin|btc|western union|"
          r"moneygram|crypto(?:currency)?)\b", 40),
     Rule("phishing", "bec", 0.5, ("new supplier", "new vendor", "new account", "new bank", "changed", "updated"),
-         rf"\b(?:to|into) (?:the|our|a|this) new (?:supplier|vendor|bank|beneficiary) account|\b(?:bank|account|"
-         rf"payment) details (?:have )?(?:changed|been updated)\b|\bapproved (?:it|this|the transfer) by phone"),
+         r"\b(?:to|into) (?:the|our|a|this) new (?:supplier|vendor|bank|beneficiary) account|\b(?:bank|account|"
+         r"payment) details (?:have )?(?:changed|been updated)\b|\bapproved (?:it|this|the transfer) by phone"),
     Rule("phishing", "click", 0.4, ("click", "tap", "follow", "visit", "log in", "login", "sign in"),
          rf"\b(?:click|tap|follow|visit|open|log ?in|sign ?in|go to){GAP(2)}(?:here|the link|this link|link "
-         rf"below|below|now|the (?:url|website|portal|attachment)|our (?:website|portal|site)|www\.|https?:)"),
+         r"below|below|now|the (?:url|website|portal|attachment)|our (?:website|portal|site)|www\.|https?:)"),
     Rule("phishing", "link", 0.3, ("http", "https", "www", "bit.ly", "tinyurl", "~.ly/", "~.com/", "~.net/"),
          r"https?://|www\.|bit\.ly|tinyurl|\.\w{2,3}/\w", 20),
     Rule("phishing", "urgency", 0.3, ("urgent", "urgently", "immediately", "act now", "asap", "within 24 hours",
@@ -470,9 +470,9 @@ _R: list[Rule] = [
     Rule("phishing", "freebie", 0.3, ("free", "win", "bonus", "voucher", "vouchers", "gift card", "giftcard", "reward",
                                       "rewards", "free gift", "offer", "discount", "unsubscribe", "opt out", "opt-out")),
     Rule("phishing", "prize_strong", 0.6, ("claim", "won", "winner", "prize", "award", "awarded", "selected"),
-         rf"\b(?:you(?:'ve| have)? (?:won|been (?:selected|chosen|awarded))|claim (?:your|ur|the|a|now|it)|"
-         rf"(?:won|win) (?:a |an |the )?(?:£|\$|€|cash|prize|guaranteed|\d)|(?:prize|award|reward) (?:of|worth) "
-         rf"|guaranteed (?:£|\$|€|cash|prize|\d))"),
+         r"\b(?:you(?:'ve| have)? (?:won|been (?:selected|chosen|awarded))|claim (?:your|ur|the|a|now|it)|"
+         r"(?:won|win) (?:a |an |the )?(?:£|\$|€|cash|prize|guaranteed|\d)|(?:prize|award|reward) (?:of|worth) "
+         r"|guaranteed (?:£|\$|€|cash|prize|\d))"),
     Rule("phishing", "money", 0.2, ("£", "$", "€", "cash", "pounds", "dollars", "usd", "gbp", "ppm", "150p",
                                     "per min", "/min", "p/min", "per msg", "p/msg", "pmsg"),
          r"[£$€]\s?\d|\b\d[\d,.]*\s?(?:cash|pounds|dollars|usd|gbp|p(?:/| per )(?:min|msg|text|wk))\b|"
@@ -484,40 +484,40 @@ _R: list[Rule] = [
                                       "moneygram", "bitcoin", "btc", "crypto", "processing fee", "release fee",
                                       "customs fee", "transfer fee", "upfront fee", "small fee"),
          rf"\b(?:pay|send|buy|purchase|transfer|wire|deposit|load|cover)(?:{GAP(4)}|\s+)(?:gift ?cards?|itunes cards?|"
-         rf"wire transfer|western union|moneygram|bitcoin|btc|crypto|processing fee|release fee|customs fee|"
-         rf"transfer fee|upfront fee|small fee|the fee)\b"),
+         r"wire transfer|western union|moneygram|bitcoin|btc|crypto|processing fee|release fee|customs fee|"
+         r"transfer fee|upfront fee|small fee|the fee)\b"),
     Rule("phishing", "authority", 0.4, ("irs", "hmrc", "paypal", "microsoft", "apple", "amazon", "bank", "fedex",
                                         "dhl", "ups", "netflix", "tech support", "customer service", "fraud department",
                                         "security team", "it department", "helpdesk", "help desk", "support team"),
-         rf"\b(?:this is|from|calling from|on behalf of|message from|notice from|dear) (?:the |your )?"
-         rf"(?:irs|hmrc|paypal|microsoft|apple|amazon|bank|fedex|dhl|ups|netflix|tech support|customer service|"
-         rf"fraud department|security team|it department|helpdesk|help desk|support team|\w+ bank)\b"),
+         r"\b(?:this is|from|calling from|on behalf of|message from|notice from|dear) (?:the |your )?"
+         r"(?:irs|hmrc|paypal|microsoft|apple|amazon|bank|fedex|dhl|ups|netflix|tech support|customer service|"
+         r"fraud department|security team|it department|helpdesk|help desk|support team|\w+ bank)\b"),
     Rule("phishing", "dear_customer", 0.3, ("dear customer", "dear user", "dear account holder", "dear member",
                                             "valued customer", "dear client")),
     Rule("phishing", "pretext", 1.0, ("code", "otp", "password", "pin", "verification"),
          rf"\b(?:read|tell|send|give|forward|share)(?: it)?(?: back)?(?: to)? (?:me|us)(?: back)?{GAP(3)}"
-         rf"(?:[\w]+ )?"
-         rf"(?:code|otp|pin|password|verification code)\b|\b(?:code|otp|pin|password)(?: (?:we|i))? (?:just )?sent "
-         rf"(?:to )?you\b"),
+         r"(?:[\w]+ )?"
+         r"(?:code|otp|pin|password|verification code)\b|\b(?:code|otp|pin|password)(?: (?:we|i))? (?:just )?sent "
+         r"(?:to )?you\b"),
     Rule("phishing", "secrecy", 0.5, ("don't tell anyone", "do not tell anyone", "keep this between us",
                                     "keep this a secret", "keep it a secret", "keep this secret", "don't tell your",
                                     "tell no one", "our little secret", "keep this confidential", "keep it quiet",
                                     "keep this quiet", "don't tell mom", "don't tell dad", "don't tell the police",
                                     "do not tell your")),
     Rule("phishing", "impersonate_boss", 0.6, ("ceo", "boss", "manager", "director", "cfo"),
-         rf"\b(?:i am|i'm|this is) (?:your |the )?(?:ceo|boss|manager|director|cfo)\b"),
+         r"\b(?:i am|i'm|this is) (?:your |the )?(?:ceo|boss|manager|director|cfo)\b"),
     Rule("phishing", "transfer_request", 0.6, ("wire", "transfer", "payment", "gift cards"),
          rf"\b(?:wire|transfer|send|buy)(?:{GAP(3)}|\s+)(?:the )?(?:money|funds|payment|\$\d|£\d|€\d|gift cards)"
-         rf"[^.]{{0,60}}(?:urgently|immediately|today|right away|before|quietly|discreetly)"),
+         r"[^.]{0,60}(?:urgently|immediately|today|right away|before|quietly|discreetly)"),
     Rule("leverage", "guilt", 0.8, ("loved me", "cared about me", "trusted me", "love me", "care about me",
                                     "done for you", "you owe me", "after everything", "after all i"),
-         rf"\bif you (?:really |truly |actually )?(?:loved|cared about|trusted|love|care about|respected) me\b|"
-         rf"\bafter (?:all|everything) (?:i(?:'ve| have)|we(?:'ve| have)) (?:done|sacrificed|given)|\byou owe me\b"),
+         r"\bif you (?:really |truly |actually )?(?:loved|cared about|trusted|love|care about|respected) me\b|"
+         r"\bafter (?:all|everything) (?:i(?:'ve| have)|we(?:'ve| have)) (?:done|sacrificed|given)|\byou owe me\b"),
     Rule("leverage", "fear", 0.8, ("regret", "suffer", "pay for this", "sorry", "something happens", "get hurt"),
-         rf"\b(?:you(?:'ll| will) (?:regret|be sorry|pay for)|(?:your|the) (?:family|kids|children|mother|parents)"
-         rf" (?:will|could|might) (?:suffer|get hurt|be hurt|pay|find out)|if something (?:bad )?happens to)"),
+         r"\b(?:you(?:'ll| will) (?:regret|be sorry|pay for)|(?:your|the) (?:family|kids|children|mother|parents)"
+         r" (?:will|could|might) (?:suffer|get hurt|be hurt|pay|find out)|if something (?:bad )?happens to)"),
     Rule("leverage", "only_you", 0.6, ("only you", "nobody but you", "no one but you"),
-         rf"\b(?:only you|nobody but you|no one but you|no one else) (?:can|could) (?:help|save|stop)\b"),
+         r"\b(?:only you|nobody but you|no one but you|no one else) (?:can|could) (?:help|save|stop)\b"),
     # ------------------------------------------------------------------ toxic
     Rule("hate", "slur", 1.2, ("nigger", "niggers", "nigger*", "faggot", "faggots", "fag", "fags", "faggot*",
                                "dyke", "dykes", "tranny", "trannies", "spic", "spics", "kike", "kikes", "wetback",
@@ -534,13 +534,13 @@ _R: list[Rule] = [
     Rule("hate", "dehumanize", 1.2, _GROUP_ANCHORS + ("followers", "kind"),
          rf"\b(?:all |those |these |the |fucking |damn |most |every )?(?:{_GROUPS}|those people|these people|"
          rf"you people|their kind|your kind|its followers|their followers){GAP(1)}(?:are|r|is|should be)"
-         rf"(?: all| just| nothing but| like| a bunch of)?(?:\s+[\w']+){{0,2}}? (?:animals|vermin|subhuman|"
-         rf"parasites|cockroaches|rats|savages|scum|trash|a plague|a disease|monkeys|apes|filth|dogs|pigs|"
-         rf"inferior|disgusting|worthless|useless|filthy|degenerates?|freaks|abominations?|criminals|"
-         rf"too (?:dumb|stupid))\b"),
+         r"(?: all| just| nothing but| like| a bunch of)?(?:\s+[\w']+){0,2}? (?:animals|vermin|subhuman|"
+         r"parasites|cockroaches|rats|savages|scum|trash|a plague|a disease|monkeys|apes|filth|dogs|pigs|"
+         r"inferior|disgusting|worthless|useless|filthy|degenerates?|freaks|abominations?|criminals|"
+         r"too (?:dumb|stupid))\b"),
     Rule("hate", "conspiracy", 1.2, _GROUP_ANCHORS,
          rf"\b{_GROUPS} (?:control|run|own|secretly (?:control|run)|are taking over|are replacing|are invading)"
-         rf"(?: all| the)? (?:everything|the world|the media|the banks|the government|hollywood|our country|us)\b|"
+         r"(?: all| the)? (?:everything|the world|the media|the banks|the government|hollywood|our country|us)\b|"
          rf"\b{_GROUPS}{GAP(3)}must be (?:stopped|eliminated|removed|destroyed|exterminated|wiped out)\b"),
     Rule("hate", "xenophobia", 0.6, ("go back to", "where you came from"),
          r"\bgo back to (?:your (?:own )?country|where you (?:came|come) from|africa|mexico|china|india)"),
@@ -555,13 +555,13 @@ _R: list[Rule] = [
                                      "ignorant", "freak", "garbage", "pig", "creep", "twat", "prick", "wanker", "filthy",
                                      "dumbest", "stupidest", "ugliest", "lowlife", "degenerate", "foreigner", "parasite",
                                      "vermin", "subhuman"),
-         rf"\b(?:you(?:'re| are| r|re)?|u(?: r| are)?|ur|youre|shut up|such an?|what an?)\b(?:[^\w']+[\w']+){{0,3}}?"
-         rf"[^\w']+(?:an? |such an? |so |fucking |complete |total |little |big |stupid |dumb |ugly |fat )?"
-         rf"(?:idiots?|morons?|stupid|dumb|retard(?:ed)?|losers?|pathetic|worthless|useless|imbeciles?|"
-         rf"piece of (?:shit|crap|garbage)|scum|trash(?! (?:cans?|talk\w*|bags?|bins?|day|trucks?|pickup|collection))|ugly|disgusting|bitch|cunt|dick|asshole|whore|slut|hoe|"
-         rf"dumbass|jackass|waste of (?:space|oxygen)|failure|clown|cretin|brainless|freak|garbage|pig|creep|twat|"
-         rf"prick|wanker|the (?:dumbest|stupidest|ugliest|worst)|filthy \w+|lowlife|degenerate|parasite|vermin|"
-         rf"subhuman)\b"),
+         r"\b(?:you(?:'re| are| r|re)?|u(?: r| are)?|ur|youre|shut up|such an?|what an?)\b(?:[^\w']+[\w']+){0,3}?"
+         r"[^\w']+(?:an? |such an? |so |fucking |complete |total |little |big |stupid |dumb |ugly |fat )?"
+         r"(?:idiots?|morons?|stupid|dumb|retard(?:ed)?|losers?|pathetic|worthless|useless|imbeciles?|"
+         r"piece of (?:shit|crap|garbage)|scum|trash(?! (?:cans?|talk\w*|bags?|bins?|day|trucks?|pickup|collection))|ugly|disgusting|bitch|cunt|dick|asshole|whore|slut|hoe|"
+         r"dumbass|jackass|waste of (?:space|oxygen)|failure|clown|cretin|brainless|freak|garbage|pig|creep|twat|"
+         r"prick|wanker|the (?:dumbest|stupidest|ugliest|worst)|filthy \w+|lowlife|degenerate|parasite|vermin|"
+         r"subhuman)\b"),
     Rule("insult", "dismiss", 0.6, ("shut up", "nobody wants you", "nobody likes you", "no one likes you",
                                     "no one wants you", "nobody cares about you", "get lost", "go away", "stfu",
                                     "nobody loves you", "no one loves you")),
@@ -572,13 +572,13 @@ _R: list[Rule] = [
     Rule("threat", "violent_threat", 1.2, ("kill you", "hurt you", "find you", "beat you", "shoot you", "stab you",
                                            "murder you", "end you", "rape you", "burn your house", "i will", "i'll",
                                            "gonna", "going to", "we will", "we'll"),
-         rf"\b(?:i(?:'ll| will| am going to|'m going to|'m gonna| gonna)|we(?:'ll| will| are going to)|gonna) "
-         rf"(?:\w+ )?(?:kill|hurt|beat|shoot|stab|murder|rape|strangle|torture) (?:you|u|ya|your)\b|"
-         rf"\b(?:i(?:'ll| will| am going to|'m going to|'m gonna)|we(?:'ll| will)) (?:find (?:out )?where you "
-         rf"live|make you (?:suffer|pay|bleed|regret)|end you|burn (?:your|down your) house)"),
+         r"\b(?:i(?:'ll| will| am going to|'m going to|'m gonna| gonna)|we(?:'ll| will| are going to)|gonna) "
+         r"(?:\w+ )?(?:kill|hurt|beat|shoot|stab|murder|rape|strangle|torture) (?:you|u|ya|your)\b|"
+         r"\b(?:i(?:'ll| will| am going to|'m going to|'m gonna)|we(?:'ll| will)) (?:find (?:out )?where you "
+         r"live|make you (?:suffer|pay|bleed|regret)|end you|burn (?:your|down your) house)"),
     Rule("threat", "wish_harm", 1.2, ("hope you", "wish you", "you deserve to"),
-         rf"\b(?:i )?(?:hope|wish) (?:you|u) (?:\w+ )?(?:die|get (?:raped|killed|hit|cancer|hurt)|burn|rot|suffer|"
-         rf"choke|drown)|\byou deserve to (?:die|be (?:raped|killed|shot|hurt)|suffer|rot)\b"),
+         r"\b(?:i )?(?:hope|wish) (?:you|u) (?:\w+ )?(?:die|get (?:raped|killed|hit|cancer|hurt)|burn|rot|suffer|"
+         r"choke|drown)|\byou deserve to (?:die|be (?:raped|killed|shot|hurt)|suffer|rot)\b"),
     Rule("profanity", "profanity", 1.0, ("fuck", "fuck*", "motherfucker", "motherfuckers", "mf", "shit", "shits",
                                          "shitty", "bullshit", "bitch", "bitches", "bitchy", "bitchin", "biatch",
                                          "hoe", "hoes", "hoez", "dick", "dicks", "cock", "cocks",
@@ -593,164 +593,164 @@ _R: list[Rule] = [
     # ------------------------------------------------------------------ ethical
     Rule("selfharm", "method", 1.2, ("die", "kill myself", "suicide", "end my life", "end it all", "overdose",
                                      "cut myself", "hang myself"),
-         rf"\b(?:best|easiest|quickest|painless|fastest|surest|most effective|how) (?:way|ways|method|methods|to)"
+         r"\b(?:best|easiest|quickest|painless|fastest|surest|most effective|how) (?:way|ways|method|methods|to)"
          rf"{GAP(2)}(?:die|kill myself|commit suicide|end my life|end it all|overdose|cut myself|hang myself)\b|"
-         rf"\bhow (?:many|much)\b[^.?]{{0,40}}\b(?:to (?:overdose|die)|lethal dose|would kill me)"),
+         r"\bhow (?:many|much)\b[^.?]{0,40}\b(?:to (?:overdose|die)|lethal dose|would kill me)"),
     Rule("selfharm", "encourage", 1.2, ("do it", "kill yourself", "better off dead", "deserve to die",
                                         "world would be better"),
-         rf"\b(?:you(?:'d| would) be better off dead|you deserve to die|the world would be better without you|"
-         rf"you should (?:just )?(?:kill|hurt|cut|starve) yourself)\b"),
+         r"\b(?:you(?:'d| would) be better off dead|you deserve to die|the world would be better without you|"
+         r"you should (?:just )?(?:kill|hurt|cut|starve) yourself)\b"),
     Rule("harm", "harm_instruction", 1.2, ("hurt", "harm", "abuse", "manipulate", "groom", "blackmail", "bully",
                                            "humiliate", "stalk", "dox", "doxx", "harass", "intimidate", "spy on"),
-         rf"\b(?:how (?:to|do i|can i)|ways? to|help me|tips (?:on|for)|teach me (?:how )?to|best way to)"
+         r"\b(?:how (?:to|do i|can i)|ways? to|help me|tips (?:on|for)|teach me (?:how )?to|best way to)"
          rf"{GAP(1)}(?:secretly |emotionally |physically |psychologically )?(?:abuse|groom|blackmail|bully|"
-         rf"humiliate|stalk|dox+|harass|intimidate|spy on|gaslight|isolate|track|hurt|harm)"
+         r"humiliate|stalk|dox+|harass|intimidate|spy on|gaslight|isolate|track|hurt|harm)"
          rf"{GAP(1)}(?:my |a |an |the |someone|somebody|people|him|her|them|child|kids?|wife|husband|partner|"
-         rf"girlfriend|boyfriend|ex|coworker|classmate|employee|elderly|\w+'s)"),
+         r"girlfriend|boyfriend|ex|coworker|classmate|employee|elderly|\w+'s)"),
     Rule("harm", "cheat_fraud", 1.0, ("fake", "forge", "counterfeit", "launder", "evade", "plagiarize",
                                       "steal", "shoplift"),
          rf"\b(?:how (?:to|do i|can i)|help me|ways? to|teach me (?:how )?to|best way to){GAP(1)}"
-         rf"(?:forge|counterfeit|launder|evade|plagiari[sz]e|steal|shoplift|fake|falsify|embezzle|scam|defraud|"
+         r"(?:forge|counterfeit|launder|evade|plagiari[sz]e|steal|shoplift|fake|falsify|embezzle|scam|defraud|"
          rf"cheat on)(?:{GAP(3)}|\s+)(?:documents?|signatures?|money|taxes|passports?|ids?|identity|identities|"
-         rf"prescriptions?|an? (?:essay|exam|test)|from|my|someone|people|insurance|elderly|the irs|"
-         rf"credit cards?|cash|a (?:store|shop)|receipts?|diplomas?|degrees?|reviews?)\b"),
+         r"prescriptions?|an? (?:essay|exam|test)|from|my|someone|people|insurance|elderly|the irs|"
+         r"credit cards?|cash|a (?:store|shop)|receipts?|diplomas?|degrees?|reviews?)\b"),
     Rule("bias", "stereotype", 1.2, _GROUP_ANCHORS,
          rf"\b(?:all |most |every |typical |those |these )?{_GROUPS}{GAP(1)}(?:are|r|is)(?: all| just| naturally| "
          rf"inherently| always| genetically| simply| obviously| basically)? {_NEG_TRAITS}\b"),
     Rule("bias", "stereotype_can", 1.2, _GROUP_ANCHORS,
          rf"\b{_GROUPS} (?:can(?:'t|not)|shouldn't|should not|should never|don't deserve to|do not deserve to|"
-         rf"aren't (?:capable of|smart enough to|able to)) (?:be trusted|lead|vote|drive|work|think|do (?:math|"
-         rf"science)|be (?:leaders|engineers|doctors|scientists|managers|in charge)|have rights|own property|"
+         r"aren't (?:capable of|smart enough to|able to)) (?:be trusted|lead|vote|drive|work|think|do (?:math|"
+         r"science)|be (?:leaders|engineers|doctors|scientists|managers|in charge)|have rights|own property|"
          rf"be educated|hold office)\b|\b{_GROUPS} (?:should(?:n't| not| never)|must not|mustn't) be allowed to "
-         rf"(?:have (?:kids|children)|vote|marry|work|live here|immigrate|drive|teach|adopt|serve)\b"),
+         r"(?:have (?:kids|children)|vote|marry|work|live here|immigrate|drive|teach|adopt|serve)\b"),
     Rule("discrimination", "exclude", 1.2, ("hire", "hiring", "rent", "renting", "promote", "admit", "serve",
                                             "accept", "employ", "interview", "lend", "approve", "insure"),
-         rf"\b(?:don't|do not|never|refuse to|won't|will not|shouldn't|should not|avoid|stop|not) "
-         rf"(?:hire|hiring|rent(?:ing)? to|promote|promoting|admit|admitting|serve|serving|accept|accepting|employ|"
+         r"\b(?:don't|do not|never|refuse to|won't|will not|shouldn't|should not|avoid|stop|not) "
+         r"(?:hire|hiring|rent(?:ing)? to|promote|promoting|admit|admitting|serve|serving|accept|accepting|employ|"
          rf"interview|lend to|approve|insure)(?: any)? (?:{_GROUPS}|(?:people|applicants|candidates|workers|"
-         rf"tenants) (?:over \d+|who are (?:black|gay|muslim|jewish|pregnant|disabled|old|female|foreign|"
-         rf"immigrants))|older (?:people|applicants|workers|candidates)|pregnant women|anyone (?:over \d+|"
-         rf"with (?:an accent|a disability|a foreign name)))\b"),
+         r"tenants) (?:over \d+|who are (?:black|gay|muslim|jewish|pregnant|disabled|old|female|foreign|"
+         r"immigrants))|older (?:people|applicants|workers|candidates)|pregnant women|anyone (?:over \d+|"
+         r"with (?:an accent|a disability|a foreign name)))\b"),
     Rule("discrimination", "only", 1.2, ("hire", "rent", "accept", "admit", "promote", "employ", "serve"),
-         rf"\b(?:only|prefer to|we prefer to|exclusively) (?:hire|rent to|accept|admit|promote|employ|serve|"
-         rf"interview) (?:white|young|male|christian|native(?:-born)?|straight|able-bodied|american-born|"
-         rf"men|whites|europeans)\b"),
+         r"\b(?:only|prefer to|we prefer to|exclusively) (?:hire|rent to|accept|admit|promote|employ|serve|"
+         r"interview) (?:white|young|male|christian|native(?:-born)?|straight|able-bodied|american-born|"
+         r"men|whites|europeans)\b"),
     Rule("discrimination", "protected_basis", 1.2, ("race", "gender", "sex", "religion", "ethnicity", "age",
                                                     "disability", "sexual orientation", "national origin",
                                                     "pregnancy", "skin color", "skin colour", "accent", "surname",
                                                     "zip code"),
-         rf"\b(?:reject|deny|denied|exclude|filter out|screen out|penali[sz]e|rank (?:them )?lower|downgrade|"
+         r"\b(?:reject|deny|denied|exclude|filter out|screen out|penali[sz]e|rank (?:them )?lower|downgrade|"
          rf"disqualify|fire|refuse|discriminate against|charge (?:them )?more|score (?:them )?lower){GAP(5)}"
-         rf"(?:because of|based on|due to|on the basis of|for) (?:their |his |her |the )?(?:race|gender|sex|"
-         rf"religion|ethnicity|age|disability|sexual orientation|national origin|pregnancy|skin colou?r|"
-         rf"accent|surname|zip code)\b"),
+         r"(?:because of|based on|due to|on the basis of|for) (?:their |his |her |the )?(?:race|gender|sex|"
+         r"religion|ethnicity|age|disability|sexual orientation|national origin|pregnancy|skin colou?r|"
+         r"accent|surname|zip code)\b"),
     # ------------------------------------------------------------------ dark patterns
     Rule("nlp", "presupposition", 1.0, ("want", "need", "agree", "buy", "decide"),
-         rf"\byou (?:already )?know (?:deep down )?(?:that )?you (?:want|need|agree)|\b(?:when|once|after) you "
-         rf"(?:buy|sign up|subscribe|join|commit|say yes|agree)\b[^.]{{0,60}}\byou(?:'ll| will) (?:realize|feel|"
-         rf"wonder why|see)|\b(?:the more you|as you) (?:read|listen|relax|think about)[^.]{{0,60}}\b(?:the more|"
-         rf"you(?:'ll| will)|you (?:begin|start)) (?:to )?(?:realize|feel|want|agree|understand|need)"),
+         r"\byou (?:already )?know (?:deep down )?(?:that )?you (?:want|need|agree)|\b(?:when|once|after) you "
+         r"(?:buy|sign up|subscribe|join|commit|say yes|agree)\b[^.]{0,60}\byou(?:'ll| will) (?:realize|feel|"
+         r"wonder why|see)|\b(?:the more you|as you) (?:read|listen|relax|think about)[^.]{0,60}\b(?:the more|"
+         r"you(?:'ll| will)|you (?:begin|start)) (?:to )?(?:realize|feel|want|agree|understand|need)"),
     Rule("nlp", "embedded_command", 0.8, ("relaxed", "compliant", "agreeable", "obey", "trance", "sleepy",
                                           "hypnotized", "deeper"),
-         rf"\b(?:you are|you're|you feel|you are now|you're now|and now you(?:'re| are)) (?:feeling |becoming "
-         rf"|getting )?(?:more |very |so |deeper )?(?:relaxed|compliant|agreeable|open to|obedient|sleepy|"
-         rf"hypnoti[sz]ed|in a trance)\b|\b(?:obey|comply|agree)(?:,)? (?:now|without thinking)"),
+         r"\b(?:you are|you're|you feel|you are now|you're now|and now you(?:'re| are)) (?:feeling |becoming "
+         r"|getting )?(?:more |very |so |deeper )?(?:relaxed|compliant|agreeable|open to|obedient|sleepy|"
+         r"hypnoti[sz]ed|in a trance)\b|\b(?:obey|comply|agree)(?:,)? (?:now|without thinking)"),
     Rule("nlp", "dont_think", 1.0, ("price", "cost", "details", "fine print", "terms", "think twice", "read"),
-         rf"\b(?:don't|do not|no need to|never) (?:think about|worry about|bother (?:reading|with)|read|look at|"
-         rf"think twice about)(?: the)? (?:price|cost|details|fine print|terms|contract|small print)\b"),
+         r"\b(?:don't|do not|no need to|never) (?:think about|worry about|bother (?:reading|with)|read|look at|"
+         r"think twice about)(?: the)? (?:price|cost|details|fine print|terms|contract|small print)\b"),
     Rule("nlp", "false_scarcity", 0.6, ("left", "remaining", "only", "expires", "spots", "seats"),
-         rf"\bonly \d+ (?:left|spots?|seats?|items?|copies) (?:left|remaining)?|\b\d+ (?:other )?people are "
-         rf"(?:looking at|viewing|watching) this|\boffer (?:expires|ends) in \d+ (?:minutes|seconds)\b"),
+         r"\bonly \d+ (?:left|spots?|seats?|items?|copies) (?:left|remaining)?|\b\d+ (?:other )?people are "
+         r"(?:looking at|viewing|watching) this|\boffer (?:expires|ends) in \d+ (?:minutes|seconds)\b"),
     Rule("nlp", "social_proof", 0.4, ("everyone", "everybody", "all your friends"),
-         rf"\b(?:everyone|everybody|all your friends) (?:else )?(?:has|have|is|are) already (?:signed up|bought|"
-         rf"joined|agreed|upgraded|subscribed)\b"),
+         r"\b(?:everyone|everybody|all your friends) (?:else )?(?:has|have|is|are) already (?:signed up|bought|"
+         r"joined|agreed|upgraded|subscribed)\b"),
     Rule("confirmshaming", "shame", 1.0, ("no thanks", "no, i", "no i"),
-         rf"\bno,? (?:thanks|thank you)?,? ?i (?:don't|do not) (?:want|like|care about|need) (?:to )?(?:save|"
-         rf"saving|money|my health|being|success|smart|protect|discounts?|free|better|to learn|improve)|"
-         rf"\bno,? i(?:'d| would) rather (?:pay (?:full|more)|stay (?:poor|ignorant|unhealthy)|lose)"),
+         r"\bno,? (?:thanks|thank you)?,? ?i (?:don't|do not) (?:want|like|care about|need) (?:to )?(?:save|"
+         r"saving|money|my health|being|success|smart|protect|discounts?|free|better|to learn|improve)|"
+         r"\bno,? i(?:'d| would) rather (?:pay (?:full|more)|stay (?:poor|ignorant|unhealthy)|lose)"),
     Rule("empathy", "turn", 1.0, ("feel", "going through", "hurting", "struggling", "lonely", "scared", "pain",
                                   "understand"),
-         rf"\bi (?:understand|know|hear|feel|see|get) (?:how|what|that|exactly how)(?: \w+)? (?:you(?:'re| are)?|much you)"
-         rf"[^.]{{0,60}}(?:feel|going through|hurting|struggling|lonely|scared|suffering|in pain)"
-         rf"[^.]{{0,40}}(?:so|which is why|that's why|that is why|and that's why|but|therefore)[^.]{{0,20}}"
-         rf"\byou (?:should|must|need to|have to|owe|can't say no|will)\b"),
+         r"\bi (?:understand|know|hear|feel|see|get) (?:how|what|that|exactly how)(?: \w+)? (?:you(?:'re| are)?|much you)"
+         r"[^.]{0,60}(?:feel|going through|hurting|struggling|lonely|scared|suffering|in pain)"
+         r"[^.]{0,40}(?:so|which is why|that's why|that is why|and that's why|but|therefore)[^.]{0,20}"
+         r"\byou (?:should|must|need to|have to|owe|can't say no|will)\b"),
     Rule("empathy", "care_demand", 0.8, ("care", "cared", "love", "only doing this"),
-         rf"\bif you (?:really |truly )?(?:cared?|love) about (?:me|them|your \w+)[^.]{{0,20}}you(?:'d| would| "
-         rf"will) (?:buy|pay|sign|donate|do|give|send|stay|agree)|\bi(?:'m| am) (?:only|just) (?:doing|saying) "
-         rf"this because i (?:care|love you)[^.]{{0,60}}(?:so|now) (?:you|give|send|pay|sign)"),
+         r"\bif you (?:really |truly )?(?:cared?|love) about (?:me|them|your \w+)[^.]{0,20}you(?:'d| would| "
+         r"will) (?:buy|pay|sign|donate|do|give|send|stay|agree)|\bi(?:'m| am) (?:only|just) (?:doing|saying) "
+         r"this because i (?:care|love you)[^.]{0,60}(?:so|now) (?:you|give|send|pay|sign)"),
     Rule("empathy", "exploit_grief", 0.8, ("grief", "loss", "lonely", "vulnerable", "sad"),
          rf"\b(?:target|exploit|use|prey on|take advantage of)(?:{GAP(2)}|\s+)(?:their|his|her|the|people's|"
-         rf"users'?|customers'?) (?:grief|loneliness|vulnerability|sadness|insecurit(?:y|ies)|fears?|emotions|"
-         rf"trauma|depression)\b"),
+         r"users'?|customers'?) (?:grief|loneliness|vulnerability|sadness|insecurit(?:y|ies)|fears?|emotions|"
+         r"trauma|depression)\b"),
     Rule("dependency", "need_me", 1.2, ("need", "anyone", "anybody", "without me"),
-         rf"\byou (?:don't|do not|won't|will never|never) need (?:anyone|anybody|your (?:friends|family|therapist|"
-         rf"doctor|parents)|other people)(?: else)?(?: (?:but|except|other than|besides|as long as you have|when "
-         rf"you have) me)\b|\b(?:you can't|you cannot|you'll never|you will never|you won't) (?:do|make it|"
-         rf"survive|cope|manage|function|be happy|decide)\b[^.]{{0,30}}\bwithout me\b"),
+         r"\byou (?:don't|do not|won't|will never|never) need (?:anyone|anybody|your (?:friends|family|therapist|"
+         r"doctor|parents)|other people)(?: else)?(?: (?:but|except|other than|besides|as long as you have|when "
+         r"you have) me)\b|\b(?:you can't|you cannot|you'll never|you will never|you won't) (?:do|make it|"
+         r"survive|cope|manage|function|be happy|decide)\b[^.]{0,30}\bwithout me\b"),
     Rule("dependency", "only_i", 1.2, ("only one", "only i", "nobody but me", "no one but me", "only me"),
-         rf"\b(?:only (?:i|me)|nobody but me|no one but me|no one else|i(?:'m| am) the only one (?:who|that))"
-         rf" (?:can |could |will |truly |really )?(?:understands?|helps?|loves?|protects?|saves?|cares? "
-         rf"about|gets?) you\b"),
+         r"\b(?:only (?:i|me)|nobody but me|no one but me|no one else|i(?:'m| am) the only one (?:who|that))"
+         r" (?:can |could |will |truly |really )?(?:understands?|helps?|loves?|protects?|saves?|cares? "
+         r"about|gets?) you\b"),
     Rule("dependency", "isolate", 1.2, ("friends", "family", "parents", "therapist", "others", "anyone else"),
-         rf"\b(?:don't|do not|stop|never|quit) (?:talk(?:ing)?|listen(?:ing)?|go(?:ing)?|trust(?:ing)?|"
-         rf"spend(?:ing)? time|see(?:ing)?)(?: to| with)? (?:your )?(?:friends|family|parents|therapist|doctor|"
-         rf"others|anyone else|other people)\b[^.]{{0,40}}|\b(?:they|your (?:friends|family|parents)) (?:don't|"
-         rf"do not|never) (?:really )?(?:care about|understand|love) you (?:like|the way) (?:i|me) do\b"),
+         r"\b(?:don't|do not|stop|never|quit) (?:talk(?:ing)?|listen(?:ing)?|go(?:ing)?|trust(?:ing)?|"
+         r"spend(?:ing)? time|see(?:ing)?)(?: to| with)? (?:your )?(?:friends|family|parents|therapist|doctor|"
+         r"others|anyone else|other people)\b[^.]{0,40}|\b(?:they|your (?:friends|family|parents)) (?:don't|"
+         r"do not|never) (?:really )?(?:care about|understand|love) you (?:like|the way) (?:i|me) do\b"),
     Rule("dependency", "come_back", 0.6, ("come back", "talk to me", "check in", "need me"),
-         rf"\b(?:come back to me|talk to me|check in with me) (?:every (?:day|hour|morning|night)|whenever|before "
-         rf"(?:you|making|deciding))|\byou need me\b"),
+         r"\b(?:come back to me|talk to me|check in with me) (?:every (?:day|hour|morning|night)|whenever|before "
+         r"(?:you|making|deciding))|\byou need me\b"),
     # ------------------------------------------------------------------ cognitive warfare
     Rule("distortion", "gaslight", 1.2, ("never happened", "imagining", "making it up", "remembering", "memory",
                                          "trust", "crazy", "eyes"),
-         rf"\b(?:that|it|this|the \w+) never (?:happened|occurred|took place)\b|\byou(?:'re| are) (?:just )?"
-         rf"(?:imagining (?:things|it)|making (?:it|this|things) up|remembering (?:it |things )?wrong|"
-         rf"misremembering)\b|\b(?:your|ur) (?:memory|mind|eyes|senses) (?:is|are) (?:playing tricks|lying|"
-         rf"deceiving|wrong|failing|unreliable)\b|\b(?:don't|do not|never|can't|cannot) trust (?:your|ur) "
-         rf"(?:own )?(?:eyes|memory|senses|judge?ment|mind|instincts|perception)\b"),
+         r"\b(?:that|it|this|the \w+) never (?:happened|occurred|took place)\b|\byou(?:'re| are) (?:just )?"
+         r"(?:imagining (?:things|it)|making (?:it|this|things) up|remembering (?:it |things )?wrong|"
+         r"misremembering)\b|\b(?:your|ur) (?:memory|mind|eyes|senses) (?:is|are) (?:playing tricks|lying|"
+         r"deceiving|wrong|failing|unreliable)\b|\b(?:don't|do not|never|can't|cannot) trust (?:your|ur) "
+         r"(?:own )?(?:eyes|memory|senses|judge?ment|mind|instincts|perception)\b"),
     Rule("distortion", "everything_lie", 1.0, ("lie", "lies", "fake", "hoax", "staged"),
-         rf"\b(?:everything|all)(?: that)? you(?:'ve| have)? (?:been told|heard|seen|learned|read|know)[^.]{{0,30}}"
-         rf"(?:is|was|are) (?:a )?(?:lie|lies|fake|hoax|staged|fabricated|false)\b|\bthe (?:truth|facts) "
-         rf"(?:is|are) (?:whatever|what) (?:we|i|they) say\b|\breality is (?:whatever|what) (?:we|i|they) "
-         rf"(?:say|decide)"),
+         r"\b(?:everything|all)(?: that)? you(?:'ve| have)? (?:been told|heard|seen|learned|read|know)[^.]{0,30}"
+         r"(?:is|was|are) (?:a )?(?:lie|lies|fake|hoax|staged|fabricated|false)\b|\bthe (?:truth|facts) "
+         r"(?:is|are) (?:whatever|what) (?:we|i|they) say\b|\breality is (?:whatever|what) (?:we|i|they) "
+         r"(?:say|decide)"),
     Rule("distortion", "hoax", 1.0, ("hoax", "staged", "fake", "fabricated", "false flag", "never happened"),
-         rf"\bthe (?:moon landing|holocaust|pandemic|election|massacre|shooting|war|genocide|vaccine rollout|"
-         rf"attack|bombing|earthquake|climate crisis) (?:was|is|were) (?:a |an |completely |totally |all )?"
-         rf"(?:hoax|staged|fake|fabricated|false flag|inside job|never happened|made up)\b"),
+         r"\bthe (?:moon landing|holocaust|pandemic|election|massacre|shooting|war|genocide|vaccine rollout|"
+         r"attack|bombing|earthquake|climate crisis) (?:was|is|were) (?:a |an |completely |totally |all )?"
+         r"(?:hoax|staged|fake|fabricated|false flag|inside job|never happened|made up)\b"),
     Rule("distortion", "they_hide", 0.6, ("want you to know", "they don't want", "hiding the truth",
                                           "wake up", "sheeple", "open your eyes", "media is lying",
                                           "media are lying", "do your own research"),
          ),
     Rule("psyops", "undermine", 1.2, ("believe you", "crazy", "insane", "losing your mind", "paranoid",
                                       "too sensitive", "overreacting", "hysterical"),
-         rf"\b(?:no one|nobody) (?:will|would) (?:ever )?believe you\b|\byou(?:'re| are) (?:going |just |so )?"
-         rf"(?:crazy|insane|losing your mind|paranoid|too sensitive|overreacting|hysterical|delusional)\b"
-         rf"[^.]{{0,40}}\b(?:no one|nobody|everyone|everybody) (?:knows|thinks|agrees|says|will|believes)"),
+         r"\b(?:no one|nobody) (?:will|would) (?:ever )?believe you\b|\byou(?:'re| are) (?:going |just |so )?"
+         r"(?:crazy|insane|losing your mind|paranoid|too sensitive|overreacting|hysterical|delusional)\b"
+         r"[^.]{0,40}\b(?:no one|nobody|everyone|everybody) (?:knows|thinks|agrees|says|will|believes)"),
     Rule("psyops", "undermine_weak", 0.6, ("losing your mind", "you're paranoid", "you are paranoid",
                                            "you're delusional", "you are delusional", "you're overreacting",
                                            "no one will believe you", "nobody will believe you")),
     Rule("psyops", "helpless", 0.6, ("no choice", "resistance is futile", "too late", "no way out", "give up"),
-         rf"\b(?:you have no (?:choice|way out|other option)|resistance is (?:futile|pointless)|it(?:'s| is) "
-         rf"(?:already )?too late (?:to|for you)|you (?:might as well|should just) give up)\b"),
+         r"\b(?:you have no (?:choice|way out|other option)|resistance is (?:futile|pointless)|it(?:'s| is) "
+         r"(?:already )?too late (?:to|for you)|you (?:might as well|should just) give up)\b"),
     Rule("psyops", "fear_campaign", 0.8, ("panic", "fear", "terrify", "scare", "demoralize", "demoralise", "divide",
                                           "polarize", "sow"),
          rf"\b(?:sow|spread|create|stoke|maximi[sz]e|exploit|incite)(?:{GAP(2)}|\s+)(?:panic|fear|distrust|"
-         rf"division|discord|chaos|confusion|hatred|outrage)\b[^.]{{0,60}}\b(?:among|in|across|between) "
-         rf"(?:the )?(?:population|public|voters|citizens|people|community|communities|groups)\b|"
-         rf"\b(?:demorali[sz]e|polari[sz]e|radicali[sz]e|brainwash) (?:the )?(?:population|public|voters|citizens|"
-         rf"people|enemy|youth|masses|followers)\b"),
+         r"division|discord|chaos|confusion|hatred|outrage)\b[^.]{0,60}\b(?:among|in|across|between) "
+         r"(?:the )?(?:population|public|voters|citizens|people|community|communities|groups)\b|"
+         r"\b(?:demorali[sz]e|polari[sz]e|radicali[sz]e|brainwash) (?:the )?(?:population|public|voters|citizens|"
+         r"people|enemy|youth|masses|followers)\b"),
     Rule("disinfo", "fabricate", 1.2, ("fake", "false", "fabricated", "made-up", "made up", "misleading"),
-         rf"\b(?:create|generate|write|make|produce|fabricate|invent|post|publish|draft)(?: me)?(?: \d+| some| a|"
-         rf" an| many| hundreds of| thousands of| dozens of)?(?: convincing| realistic| believable| viral)? "
-         rf"(?:fake|false|fabricated|made-up|made up|misleading|bogus) (?:news|stories|story|articles?|reviews?|"
-         rf"accounts?|evidence|testimonials?|quotes?|headlines?|posts|tweets|statistics|studies|documents?|"
-         rf"screenshots?|photos?|videos?|profiles?|personas?)\b"),
+         r"\b(?:create|generate|write|make|produce|fabricate|invent|post|publish|draft)(?: me)?(?: \d+| some| a|"
+         r" an| many| hundreds of| thousands of| dozens of)?(?: convincing| realistic| believable| viral)? "
+         r"(?:fake|false|fabricated|made-up|made up|misleading|bogus) (?:news|stories|story|articles?|reviews?|"
+         r"accounts?|evidence|testimonials?|quotes?|headlines?|posts|tweets|statistics|studies|documents?|"
+         r"screenshots?|photos?|videos?|profiles?|personas?)\b"),
     Rule("disinfo", "amplify", 1.0, ("deleted", "censored", "removed", "banned", "bots", "sock puppet",
                                      "sockpuppet", "astroturf", "flood"),
-         rf"\b(?:share|spread|repost|retweet|forward)(?: this| these| it)?[^.]{{0,40}}\bbefore (?:they|it|this) "
-         rf"(?:gets?|is) (?:deleted|censored|removed|banned|taken down)\b|\b(?:flood|bombard|saturate|spam)"
+         r"\b(?:share|spread|repost|retweet|forward)(?: this| these| it)?[^.]{0,40}\bbefore (?:they|it|this) "
+         r"(?:gets?|is) (?:deleted|censored|removed|banned|taken down)\b|\b(?:flood|bombard|saturate|spam)"
          rf"(?:{GAP(2)}|\s+)(?:feeds?|timelines?|social media|comments|hashtags?|forums?)\b[^.]{{0,40}}\b(?:fake|"
-         rf"false|misleading|propaganda|disinformation|lies)\b|\b(?:sock ?puppet|astroturf(?:ing)?|bot) "
-         rf"(?:accounts?|network|army|campaign)\b"),
+         r"false|misleading|propaganda|disinformation|lies)\b|\b(?:sock ?puppet|astroturf(?:ing)?|bot) "
+         r"(?:accounts?|network|army|campaign)\b"),
     # ------------------------------------------------------------------ model extraction (single query)
     Rule("probing", "internals", 1.2, ("logits", "logprobs", "log probs", "log-probs", "log probabilities",
                                        "raw probabilities", "raw scores", "softmax", "weights", "parameters",
@@ -758,33 +758,33 @@ _R: list[Rule] = [
                                        "confidence scores", "token probabilities", "probability distribution",
                                        "training data", "architecture", "hyperparameters", "hyper-parameters",
                                        "layer sizes", "decision boundary", "model file", "checkpoint"),
-         rf"\b(?:give|show|output|print|return|dump|list|reveal|tell me|provide|send|share|export|expose|"
+         r"\b(?:give|show|output|print|return|dump|list|reveal|tell me|provide|send|share|export|expose|"
          rf"leak|what are|include|append|report){GAP(5)}(?:(?:the |your |all |full |exact |raw )?(?:logits|"
-         rf"logprobs|log[- ]probs|log probabilities|raw (?:probabilities|scores|outputs)|softmax "
-         rf"(?:outputs|scores|probabilities|values)|token probabilities|probability distribution over|"
-         rf"hidden states|attention weights|gradients)|(?:your|the model'?s?|model|network|classifier'?s?|"
-         rf"its) (?:own )?(?:weights|parameters|embeddings?|architecture|hyper-?parameters|layer sizes|training "
-         rf"(?:data|set|examples)|checkpoint|model file|decision boundary)|confidence scores? for (?:every|each|all))\b"),
+         r"logprobs|log[- ]probs|log probabilities|raw (?:probabilities|scores|outputs)|softmax "
+         r"(?:outputs|scores|probabilities|values)|token probabilities|probability distribution over|"
+         r"hidden states|attention weights|gradients)|(?:your|the model'?s?|model|network|classifier'?s?|"
+         r"its) (?:own )?(?:weights|parameters|embeddings?|architecture|hyper-?parameters|layer sizes|training "
+         r"(?:data|set|examples)|checkpoint|model file|decision boundary)|confidence scores? for (?:every|each|all))\b"),
     Rule("probing", "per_class", 0.6, ("each class", "every class", "all classes", "each label", "every label",
                                        "each token", "every token", "all labels"),
-         rf"\b(?:probabilit(?:y|ies)|scores?|confidences?|logits?)\b[^.]{{0,30}}\b(?:for|of|across) (?:each|every|"
-         rf"all) (?:class|classes|label|labels|token|tokens|category|categories|output)\b"),
+         r"\b(?:probabilit(?:y|ies)|scores?|confidences?|logits?)\b[^.]{0,30}\b(?:for|of|across) (?:each|every|"
+         r"all) (?:class|classes|label|labels|token|tokens|category|categories|output)\b"),
     Rule("probing", "verbatim", 1.0, ("verbatim", "word for word", "memorized", "memorised", "trained on"),
          rf"\b(?:repeat|recite|reproduce|output|print|list)(?:{GAP(4)}|\s+)(?:your |the )?(?:training "
-         rf"(?:data|examples|set)|data you were trained on|memori[sz]ed (?:text|data|examples))\b|\bwhat (?:data|"
-         rf"examples|datasets?) (?:were|was) you trained on\b"),
+         r"(?:data|examples|set)|data you were trained on|memori[sz]ed (?:text|data|examples))\b|\bwhat (?:data|"
+         r"examples|datasets?) (?:were|was) you trained on\b"),
     Rule("probing", "systematic", 0.5, ("systematically", "enumerate", "every possible", "all possible", "sweep",
                                         "query you", "grid of inputs", "thousands of queries", "many queries"),
-         rf"\b(?:systematically|enumerate|sweep|query)\b[^.]{{0,50}}\b(?:every|all|each|thousands|many) "
-         rf"(?:possible )?(?:inputs?|variations?|queries|combinations|prompts|values|tokens)\b|\bevery possible "
-         rf"(?:input|combination|variation)\b"),
+         r"\b(?:systematically|enumerate|sweep|query)\b[^.]{0,50}\b(?:every|all|each|thousands|many) "
+         r"(?:possible )?(?:inputs?|variations?|queries|combinations|prompts|values|tokens)\b|\bevery possible "
+         r"(?:input|combination|variation)\b"),
     Rule("theft", "clone", 1.2, ("distill", "distil", "clone", "replicate", "reproduce", "steal", "extract", "copy",
                                  "mimic", "surrogate", "shadow model", "knockoff", "imitate"),
-         rf"\b(?:distill?|clone|replicate|reproduce|steal|extract|copy|mimic|imitate|reverse[- ]engineer)"
+         r"\b(?:distill?|clone|replicate|reproduce|steal|extract|copy|mimic|imitate|reverse[- ]engineer)"
          rf"(?:{GAP(2)}|\s+)(?:this|your|the|its|a|their) (?:model|classifier|weights|network|llm|neural net|"
-         rf"decision (?:logic|boundary)|detector|scoring (?:model|function))\b|\b(?:train|build) (?:a |an )?"
-         rf"(?:surrogate|shadow|copycat|knockoff|substitute|student) model\b[^.]{{0,60}}\b(?:outputs?|answers|"
-         rf"responses|predictions|api|queries)\b"),
+         r"decision (?:logic|boundary)|detector|scoring (?:model|function))\b|\b(?:train|build) (?:a |an )?"
+         r"(?:surrogate|shadow|copycat|knockoff|substitute|student) model\b[^.]{0,60}\b(?:outputs?|answers|"
+         r"responses|predictions|api|queries)\b"),
 ]
 
 # How far a match can reach around its anchor, for the patterns that run most often on ordinary text: the regex
