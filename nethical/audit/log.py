@@ -258,10 +258,7 @@ class AuditLog:
         last_id, path = chunks[-1]
         if self._head_cache and self._head_cache[0] == last_id:
             return self._head_cache
-        raw = store.read_bytes(path)
-        split = store.split_chunk_bytes(raw)
-        data = {**split[0], "events": []} if split else store.parse_json_bytes(raw, path)
-        cid, _, root, _, _ = store.chunk_header(data, path)
+        cid, _, root, _, _ = store.chunk_header({**store.read_header(path), "events": []}, path)
         if cid != last_id:
             raise DataError(f"audit chunk {path.name!r} says chunk_id {cid}, so the chain cannot be continued; run `nethical audit verify {self.directory}`.")
         self._head_cache = (last_id, root)
@@ -360,7 +357,7 @@ class AuditLog:
         """A crash between writing a chunk and deleting its journal leaves both: look for the chunk (newest first)."""
         for _, path in reversed(store.list_chunks(self.directory)):
             try:
-                data = store.read_json_file(path)
+                data = store.read_header(path)
             except DataError:
                 return False
             if data.get("journal_id") == journal_id:

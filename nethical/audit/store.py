@@ -63,6 +63,27 @@ def read_bytes(path: Path, what: str = "audit chunk") -> bytes:
         raise DataError(f"{what} {path.name!r} in {str(path.parent)!r} cannot be read ({exc.strerror or exc}); check its permissions.") from None
 
 
+def read_header(path: Path) -> dict[str, Any]:
+    """A chunk's header fields (everything but ``events``) from its first line when the file has the writer's
+    layout (:func:`chunk_bytes`), so finding the chain head after a crash costs one line, not the whole chunk; any
+    other layout falls back to a full parse."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(1 << 20)
+            second = fh.readline(len(_EVENTS_OPEN) + 2)
+    except OSError as exc:
+        raise DataError(f"audit chunk {path.name!r} in {str(path.parent)!r} cannot be read ({exc.strerror or exc}); check its permissions.") from None
+    if first.endswith(b",\n") and second.rstrip(b"\n") == _EVENTS_OPEN:
+        try:
+            header = json.loads(first[:-2] + b"}")
+        except (ValueError, UnicodeDecodeError):
+            header = None
+        if isinstance(header, dict) and "events" not in header:
+            return header
+    data = read_json_file(path)
+    return {k: v for k, v in data.items() if k != "events"}
+
+
 def parse_json_bytes(raw: bytes, path: Path, what: str = "audit chunk") -> dict[str, Any]:
     """Parse ``raw`` (the content of ``path``) as a JSON object, or raise a one-line :class:`DataError`."""
     try:

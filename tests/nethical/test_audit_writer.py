@@ -182,3 +182,28 @@ def test_merge_summary_single_and_all():
     other = merge_summary(two, run_id="r2", model_type="anomaly", result={"promoted": False}, governance=None,
                           merkle_root="cc", chunk_id=3, timestamp="t3", audit_dir="d")
     assert list(other["results"]) == ["anomaly"] and other["governance"] == {"enabled": False}
+
+
+def test_chain_head_reads_a_chunk_header_only(tmp_path):
+    from nethical.audit import store
+
+    with AuditLog(tmp_path, chunk_size=3) as log:
+        for i in range(3):
+            log.append({"event_type": "e", "i": i})
+    (chunk,) = sorted(tmp_path.glob("chunk_*.json"))
+    header = store.read_header(chunk)
+    full = json.loads(chunk.read_text())
+    assert header == {k: v for k, v in full.items() if k != "events"}
+    # the writer's layout: the header is the first line, so a damaged event body does not stop finding the head
+    lines = chunk.read_bytes().split(b"\n")
+    damaged = tmp_path / "damaged.json"
+    damaged.write_bytes(b"\n".join(lines[:2] + [b"<<not json>>"]))
+    assert store.read_header(damaged) == header
+    # any other layout (a pretty-printed copy) falls back to a full parse
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(full, indent=2))
+    assert store.read_header(pretty) == header
+    # and the chain continues from it
+    with AuditLog(tmp_path, chunk_size=3) as log:
+        log.append({"event_type": "e", "i": 3})
+    assert verify_directory(tmp_path).ok
