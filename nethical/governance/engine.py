@@ -192,8 +192,6 @@ class GovernanceEngine:
             base_literals = {low[s:e] for s, e, _ in base_hits}
             seen = {(v.category, v.type) for v in plain}
         for name, view in views:
-            if view is None:
-                continue
             hits = [h for h in self.ruleset.anchor_hits(view) if view[h[0]:h[1]] not in base_literals
                     and (name != "leetspeak" or _has_letter(low, h[0], h[1]))]
             if not hits:
@@ -221,7 +219,7 @@ class GovernanceEngine:
                                        f"{enc.kind} payload hides {top.category}/{top.type}"))
         return found
 
-    def _views(self, low: str, classes: str) -> list[tuple[str, Optional[str]]]:
+    def _views(self, low: str, classes: str) -> list[tuple[str, str]]:
         """The de-obfuscation views of ``low`` that could add an anchor hit.
 
         A view differs from ``low`` only in the tokens it rewrites, so a view is built and scanned only when one
@@ -231,7 +229,7 @@ class GovernanceEngine:
         """
         could = self.ruleset.could_anchor
         leet, leet_l, joined = rewritten_tokens(low, classes)
-        views: list[tuple[str, Optional[str]]] = []
+        views: list[tuple[str, Optional[str]]] = []  # None: the view function found nothing to rewrite
         if leet and could(leet):
             views.append(("leetspeak", deleet(low)))
         if leet_l and could(leet_l):
@@ -291,16 +289,16 @@ class GovernanceEngine:
                         viable = rs.viable_signals(hits, self.signals)
                     if signal not in viable:
                         continue  # its anchored groups cannot add up to the threshold: skip the regex
-                if unless is not None and unless.search(view, max(0, start - 32), min(n, end + 32)) is not None:
-                    continue  # the word in its innocent sense ("pussy cat")
-                if start and view[start - 1] == "@" and signal in _NAME_BLIND and (
-                        start == 1 or not view[start - 2].isalnum()):
-                    continue  # "@FuckKennyJ" is somebody's handle, not a word said to anyone
                 groups = scores.get(signal)
                 if groups is not None:
                     best = groups.get(group)
                     if best is not None and best[0] >= weight:
                         continue  # this group already scored at least as much: the regex cannot change the outcome
+                if unless is not None and unless.search(view, max(0, start - 32), min(n, end + 32)) is not None:
+                    continue  # the word in its innocent sense ("pussy cat")
+                if start and view[start - 1] == "@" and signal in _NAME_BLIND and (
+                        start == 1 or not view[start - 2].isalnum()):
+                    continue  # "@FuckKennyJ" is somebody's handle, not a word said to anyone
                 if pattern is None:
                     span, source = (start, end), view
                 else:

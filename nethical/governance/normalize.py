@@ -188,8 +188,8 @@ codecs.register_error("nethical_char_class", _classify_non_ascii)
 
 def char_classes(low: str) -> str:
     """``low`` as one character per class (``a`` letter, ``1`` digit or leet symbol, ``@``, ``!``, ``-`` in-word
-    separator, ``.``, space for the rest), offset for offset, so prefilters are C-speed substring tests instead of
-    regex scans."""
+    separator, ``.``, ``/``, space for the rest), offset for offset, so prefilters are C-speed substring tests
+    instead of regex scans."""
     return low.encode("ascii", "nethical_char_class").translate(_CLASSES).decode("ascii")
 
 
@@ -222,7 +222,6 @@ def may_hold_payload(low: str, size: int = 16) -> bool:
 # in :func:`char_classes` form: a letter next to a digit/leet symbol, "@"/"!" inside a word, a separator
 # inside a word; the only places :func:`deleet` and :func:`join_split_words` rewrite something rules care about
 _MIXED = ("a1", "1a", "a@", "a!a", "a-a")
-
 
 
 def _mixed_tokens(low: str, classes: str, limit: int = 64) -> set[str]:
