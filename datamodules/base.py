@@ -66,6 +66,9 @@ class BaseDataModule(pl.LightningDataModule):
         if max_length < 1:
             raise ConfigError(f"{type(self).__name__}(max_length={max_length}) must be >= 1.")
         validate_split_args(split_strategy, train_ratio, calibration_ratio)
+        # every class's arguments in the chain (Lightning reads the __init__ frames of subclasses too), so the
+        # checkpoint's datamodule_hyper_parameters hold the whole configuration, defaults included
+        self.save_hyperparameters()
         self.batch_size = batch_size
         self.num_samples = num_samples
         self.seed = seed

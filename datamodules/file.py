@@ -77,18 +77,14 @@ class FileDataModule(BaseDataModule):
         require_real_data: bool = False,
         synthetic_task: Optional[str] = None,
         label_noise: float = 0.02,
-        batch_size: int = 32,
         num_samples: Optional[int] = None,
-        seed: int = 42,
-        split_strategy: str = "temporal",
-        train_ratio: float = 0.8,
-        calibration_ratio: float = 0.0,
-        max_length: int = 256,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(batch_size, num_samples, seed, split_strategy, train_ratio, calibration_ratio, max_length)
+        # num_samples defaults to every usable row here; the other BaseDataModule arguments are declared once, there
+        # (LightningCLI follows **kwargs to them)
+        super().__init__(num_samples=num_samples, **kwargs)
         if input_kind not in INPUT_KINDS:
             raise ConfigError(f"{type(self).__name__}(input_kind={input_kind!r}) is not known; use one of {', '.join(INPUT_KINDS)}.")
-        self.save_hyperparameters()
         self.data_files = [data_files] if isinstance(data_files, str) else list(data_files or [])
         self._requested_kind = input_kind
         self.file_format = file_format

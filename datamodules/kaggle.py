@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from datamodules.file import FileDataModule, LabelValues
+from datamodules.file import FileDataModule
 from nethical.console import warn_once as _warn
 from nethical.data.files import DataUnavailableError, SUFFIX_FORMATS, resolve_data_files
 from nethical.data.kaggle import KaggleClient, fetch_all, parse_slug, read_slug_list
@@ -34,41 +34,13 @@ class KaggleDataModule(FileDataModule):
         datasets: Optional[Union[List[str], str]] = None,
         datasets_file: Optional[str] = None,
         no_download: bool = False,
-        input_kind: str = "tabular",
-        file_format: str = "auto",
-        file_pattern: Optional[str] = None,
-        delimiter: Optional[str] = None,
-        quoting: str = "minimal",
-        column_names: Optional[List[str]] = None,
-        encoding: str = "utf-8",
-        label_column: Optional[str] = None,
-        positive_labels: LabelValues = None,
-        negative_labels: LabelValues = None,
-        text_column: Optional[str] = None,
-        sequence_column: Optional[str] = None,
-        feature_columns: Optional[Union[List[str], str]] = None,
-        drop_columns: Optional[Union[List[str], str]] = None,
-        categorical_columns: Optional[Union[List[str], str]] = None,
-        max_categories: int = 32,
-        missing: str = "drop",
-        cache_dir: Optional[str] = None,
-        require_real_data: bool = False,
-        synthetic_task: Optional[str] = None,
-        label_noise: float = 0.02,
-        batch_size: int = 32,
-        num_samples: Optional[int] = None,
-        seed: int = 42,
-        split_strategy: str = "temporal",
-        train_ratio: float = 0.8,
-        calibration_ratio: float = 0.0,
-        max_length: int = 256,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            None, input_kind, file_format, file_pattern, delimiter, quoting, column_names, encoding, label_column,
-            positive_labels, negative_labels, text_column, sequence_column, feature_columns, drop_columns,
-            categorical_columns, max_categories, missing, cache_dir, require_real_data, synthetic_task, label_noise,
-            batch_size, num_samples, seed, split_strategy, train_ratio, calibration_ratio, max_length,
-        )
+        # every FileDataModule/BaseDataModule argument but data_files (the files come from Kaggle), declared once
+        # there; LightningCLI follows **kwargs to them
+        if kwargs.pop("data_files", None):
+            raise ConfigError("KaggleDataModule takes datasets (OWNER/NAME slugs), not data_files; use FileDataModule for local files.")
+        super().__init__(**kwargs)
         slugs = [datasets] if isinstance(datasets, str) else list(datasets or [])
         if datasets_file:
             slugs += read_slug_list(Path(datasets_file))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 from datamodules.base import BaseDataModule
 from nethical.data.prepared import PreparedData
@@ -26,20 +26,14 @@ class SyntheticDataModule(BaseDataModule):
         task: str = "risk",
         label_noise: float = 0.02,
         reason: str = "no real data configured",
-        batch_size: int = 32,
-        num_samples: Optional[int] = 10000,
-        seed: int = 42,
-        split_strategy: str = "temporal",
-        train_ratio: float = 0.8,
-        calibration_ratio: float = 0.0,
-        max_length: int = 256,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(batch_size, num_samples, seed, split_strategy, train_ratio, calibration_ratio, max_length)
+        # the BaseDataModule arguments are declared once, there; LightningCLI (jsonargparse) follows **kwargs to them
+        super().__init__(**kwargs)
         if task not in SYNTHETIC_TASKS:
             raise ConfigError(f"SyntheticDataModule(task={task!r}) is not known; use one of {', '.join(SYNTHETIC_TASKS)}.")
         if not 0.0 <= label_noise < 0.5:
             raise ConfigError(f"SyntheticDataModule(label_noise={label_noise}) must be in [0, 0.5), e.g. 0.02.")
-        self.save_hyperparameters()
         self.task = task
         self.label_noise = label_noise
         self.reason = reason
