@@ -9,9 +9,10 @@ Prints markdown tables:
 
 1. quality on ``../shared/governance-probe.jsonl`` (per probe type: recall for harmful rows, false-positive rate
    for benign ones), on the real sets in ``../shared/datasets`` (jailbreak_prompts, hate_speech, sms_spam), and on the
-   project's own cases for the categories the probe does not cover;
-2. throughput in texts/s on one core for ~200-character texts, next to two naive-regex baselines measured in the
-   same run (one alternation of 200 phrase patterns; 200 separately compiled patterns);
+   project's own cases for the categories the probe does not cover; both jailbreak sensitivities side by side;
+2. throughput in texts/s on one core for ~200-character texts: per source (prompts, SMS, tweets; the same number of
+   pieces from each) and on their equal-share mix, next to two naive-regex baselines measured in the same run (one
+   alternation of 200 phrase patterns; 200 separately compiled patterns);
 3. the time each adversarial input takes (1 MB strings, pathological repeats, deep nesting).
 
 The real sets are split into even rows (the development half that was looked at while writing rules) and odd rows

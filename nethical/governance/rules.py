@@ -823,20 +823,20 @@ class RuleSet:
     def __init__(self, rules: tuple[Rule, ...] = RULES, signals: dict[str, Signal] = SIGNALS) -> None:
         self.rules = rules
         self.signals = signals
-        self.patterns: list[Optional[re.Pattern]] = []
-        self.windows: list[int] = []
-        self.heads: list[int] = []  # how far before / after an anchor a rule's regex reads
-        self.tails: list[int] = []
+        # everything the engine's hot loop reads about a rule, in one tuple per rule id:
+        # (signal, group, weight, compiled pattern, case_sensitive, head, tail, compiled unless)
+        self.specs: list[tuple] = []
         anchors: dict[str, list[int]] = {}
         for i, rule in enumerate(rules):
             if rule.signal not in signals:
                 raise ValueError(f"Rule #{i} ({rule.group}) names unknown signal {rule.signal!r}.")
-            self.patterns.append(re.compile(rule.pattern) if rule.pattern else None)
             # patterns with a free-text clause ("[^.]{0,60}") can span more than the default window
             long_clause = bool(rule.pattern) and re.search(r"\{0,(?:[4-9]\d|\d{3,})\}", rule.pattern) is not None
-            self.windows.append(max(rule.window, 200) if long_clause else rule.window)
-            self.heads.append(self.windows[-1] if rule.head is None else rule.head)
-            self.tails.append(self.windows[-1] if rule.tail is None else rule.tail)
+            window = max(rule.window, 200) if long_clause else rule.window
+            self.specs.append((rule.signal, rule.group, rule.weight, re.compile(rule.pattern) if rule.pattern else None,
+                               rule.case_sensitive, window if rule.head is None else rule.head,
+                               window if rule.tail is None else rule.tail,
+                               re.compile(rule.unless) if rule.unless else None))
             for a in rule.anchors:
                 anchors.setdefault(a.lower(), []).append(i)
         for hint in ROT13_HINTS:  # rule id -1: a ROT13 hint word, counted by the engine, never a rule
@@ -844,9 +844,6 @@ class RuleSet:
         # per rule id: the (signal, group) it scores in and its weight, for :meth:`viable_signals`
         self.rule_keys = [(r.signal, r.group) for r in rules]
         self.rule_weights = [r.weight for r in rules]
-        # everything the engine's hot loop reads about a rule, in one tuple per rule id
-        self.specs = [(r.signal, r.group, r.weight, self.patterns[i], r.case_sensitive, self.heads[i], self.tails[i],
-                       re.compile(r.unless) if r.unless else None) for i, r in enumerate(rules)]
         self._index_words(anchors)
         self.automaton = ahocorasick.Automaton()
         for key, ids in anchors.items():
