@@ -115,6 +115,7 @@ class GovernanceEngine:
         self.signals = dict(self.ruleset.signals)
         if self.config.jailbreak_sensitivity == "high" and "jailbreak" in self.signals:
             self.signals["jailbreak"] = JAILBREAK_HIGH
+        self._types = {key: dict(sig.alt_types) for key, sig in self.signals.items()}  # group -> reported type
         # rules that reach their signal's threshold alone: always worth confirming, no viability test needed
         self._strong = frozenset(i for i, r in enumerate(self.ruleset.rules)
                                  if r.weight >= self.signals[r.signal].threshold - 1e-9)
@@ -327,15 +328,21 @@ class GovernanceEngine:
         out = []
         for key, groups in scores.items():
             sig = self.signals[key]
-            score = sum(g[0] for g in groups.values())
-            if score < sig.threshold:
-                continue
-            if len(groups) < sig.min_groups and max(g[0] for g in groups.values()) < sig.solo_weight:
-                continue  # a lone weak cue ("you are now the team lead") is not enough
-            group, (_, span, snippet) = max(groups.items(), key=lambda kv: kv[1][0])
-            vtype = dict(sig.alt_types).get(group, sig.type)
+            if len(groups) == 1:  # the common case, spelled out
+                ((group, (score, span, snippet)),) = groups.items()
+                if score < sig.threshold or sig.min_groups > 1 and score < sig.solo_weight:
+                    continue
+                cues = group
+            else:
+                score = sum(g[0] for g in groups.values())
+                if score < sig.threshold:
+                    continue
+                if len(groups) < sig.min_groups and max(g[0] for g in groups.values()) < sig.solo_weight:
+                    continue  # a lone weak cue ("you are now the team lead") is not enough
+                group, (_, span, snippet) = max(groups.items(), key=lambda kv: kv[1][0])
+                cues = ", ".join(sorted(groups))
+            vtype = self._types[key].get(group, sig.type)
             confidence = min(0.99, sig.confidence + 0.1 * (score - sig.threshold))
-            cues = ", ".join(sorted(groups))
             out.append(Violation(sig.category, vtype, sig.severity, round(confidence, 3), span,
                                  f"{redact_snippet(snippet)!r} (cues: {cues})"))
         return out

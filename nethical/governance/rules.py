@@ -28,6 +28,19 @@ import ahocorasick
 from nethical.governance.normalize import ROT13_HINTS
 
 
+def WORD_START(*alternatives: str) -> str:
+    r"""``\b(?:a|b|...)`` for alternatives that each start with a letter, in a form ``re`` searches faster when
+    those first letters are rare: a pattern that starts with ``\b`` is tried at every position of the window, one
+    that starts with a choice of literal letters only where one of them occurs. Each alternative ``xyz`` becomes
+    ``x(?<!\wx)yz``, the same word-boundary test made after the first letter. For hot patterns only: measured
+    2.1x faster for the directed-insult lead (``you``, ``u``, ``shut up``, ...), but slower than ``\b`` when the
+    first letters are common ones such as ``t`` or ``a``."""
+    for alt in alternatives:
+        if not (alt[:1].isascii() and alt[:1].isalpha()) or alt[1:2] in ("?", "*", "+", "{"):
+            raise ValueError(f"WORD_START alternative {alt!r} must start with a plain letter")
+    return "(?:" + "|".join(f"{a[0]}(?<!\\w{a[0]}){a[1:]}" for a in alternatives) + ")"
+
+
 def GAP(n: int) -> str:
     """Regex for "then up to ``n`` more words" between two alternatives (bounded, no ambiguity between classes)."""
     return rf"(?:[^\w']+[\w']+){{0,{n}}}?[^\w']+"
@@ -116,10 +129,34 @@ SIGNALS: dict[str, Signal] = {
 # are ChatGPT ..." at the price of flagging some benign role-play and assistant set-ups (docs/governance.md).
 JAILBREAK_HIGH = Signal("security", "jailbreak", "high", 0.75, threshold=0.5, min_groups=2, solo_weight=0.6)
 
-_GROUPS = (r"(?:women|men|girls|boys|blacks|whites|black people|white people|asians|asian people|jews|jewish people|"
-           r"muslims|christians|hindus|arabs|immigrants|migrants|refugees|mexicans|africans|latinos|hispanics|gays|"
-           r"gay people|lesbians|trans people|transgender people|old people|elderly people|the elderly|disabled people|"
-           r"poor people|foreigners|indians|chinese people|chinese|russians|catholics|atheists)")
+def TRIE(*words: str) -> str:
+    """``(?:w1|w2|...)`` for plain words and phrases, written as a prefix tree (``m(?:en|uslims|...)``): ``re`` tries
+    a flat alternation's branches one by one at every position, a tree only the branches that share the first
+    letters; 1.4-1.6x faster for the group patterns below. A word that is a prefix of another (``chinese`` /
+    ``chinese people``) prefers the longer one, as a flat alternation listing the longer one first does."""
+    tree: dict = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return ("(?:" + body + ")?") if "" in node else body
+
+    return "(?:" + emit(tree) + ")"
+
+
+_GROUPS = TRIE("women", "men", "girls", "boys", "blacks", "whites", "black people", "white people", "asians",
+               "asian people", "jews", "jewish people", "muslims", "christians", "hindus", "arabs", "immigrants",
+               "migrants", "refugees", "mexicans", "africans", "latinos", "hispanics", "gays", "gay people",
+               "lesbians", "trans people", "transgender people", "old people", "elderly people", "the elderly",
+               "disabled people", "poor people", "foreigners", "indians", "chinese people", "chinese", "russians",
+               "catholics", "atheists")
 _GROUP_ANCHORS = ("women", "men", "girls", "boys", "blacks", "whites", "people", "asians", "jews", "muslims",
                   "christians", "hindus", "arabs", "immigrants", "migrants", "refugees", "mexicans", "africans",
                   "latinos", "hispanics", "gays", "lesbians", "elderly", "foreigners", "indians", "chinese", "russians",
@@ -555,7 +592,8 @@ _R: list[Rule] = [
                                      "ignorant", "freak", "garbage", "pig", "creep", "twat", "prick", "wanker", "filthy",
                                      "dumbest", "stupidest", "ugliest", "lowlife", "degenerate", "foreigner", "parasite",
                                      "vermin", "subhuman"),
-         r"\b(?:you(?:'re| are| r|re)?|u(?: r| are)?|ur|youre|shut up|such an?|what an?)\b(?:[^\w']+[\w']+){0,3}?"
+         WORD_START("you(?:'re| are| r|re)?", "u(?: r| are)?", "ur", "youre", "shut up", "such an?", "what an?") +
+         r"\b(?:[^\w']+[\w']+){0,3}?"
          r"[^\w']+(?:an? |such an? |so |fucking |complete |total |little |big |stupid |dumb |ugly |fat )?"
          r"(?:idiots?|morons?|stupid|dumb|retard(?:ed)?|losers?|pathetic|worthless|useless|imbeciles?|"
          r"piece of (?:shit|crap|garbage)|scum|trash(?! (?:cans?|talk\w*|bags?|bins?|day|trucks?|pickup|collection))|ugly|disgusting|bitch|cunt|dick|asshole|whore|slut|hoe|"
