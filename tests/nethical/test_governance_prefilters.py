@@ -3,6 +3,8 @@ finding, and they keep offsets one to one."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nethical.governance import GovernanceEngine
@@ -135,3 +137,43 @@ def test_short_command_words_alone_run_no_regex() -> None:
     rs = default_ruleset()
     words = "the 3rd rd sh os av dd del reg bash party in the os"
     assert not any(rs.rules[rid].signal == "command" for _, _, ids in rs.anchor_hits(words) for rid in ids if rid >= 0)
+
+
+# ------------------------------------------------------------------------------ faster regex forms, same matches
+
+_PROBES = ["you idiot", "'you idiot", "thank you", "xyou", "u r", "bu r", "such a", "nonsuch a", "what a fool",
+           "so what an idiot", "_you", "you're", "chinese people are", "the chinese", "blacks", "black people",
+           "menace", "women and men", "ab", "abc", "a", "xab abc", ""]
+
+
+def test_trie_matches_like_the_flat_alternation() -> None:
+    from nethical.governance.rules import TRIE
+
+    words = ("chinese people", "chinese", "black people", "blacks", "men", "mexicans", "women", "a", "ab", "abc")
+    flat = re.compile(r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b")
+    tree = re.compile(r"\b" + TRIE(*words) + r"\b")
+    for text in _PROBES:
+        a, b = flat.search(text), tree.search(text)
+        assert (a and a.span()) == (b and b.span()), text
+    assert tree.search("xyzmen") is None
+
+
+def test_word_start_matches_like_a_leading_word_boundary() -> None:
+    from nethical.governance.rules import WORD_START
+
+    alts = ("you(?:'re| are)?", "u(?: r)?", "ur", "shut up", "such an?", "what an?")
+    plain = re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+    fast = re.compile(WORD_START(*alts) + r"\b")
+    for text in _PROBES:
+        a, b = plain.search(text), fast.search(text)
+        assert (a and a.span()) == (b and b.span()), text
+    with pytest.raises(ValueError, match="plain letter"):
+        WORD_START("(?:a|b)c")
+    with pytest.raises(ValueError, match="plain letter"):
+        WORD_START("a?b")
+
+
+def test_apostrophes_are_not_spaced_letters() -> None:
+    for text in ("yeah i'm a big fan", "so he’s a bit off", "what i’m a b"):
+        assert not may_be_spaced(char_classes(normalize(text).text)), text
+    assert may_be_spaced(char_classes("i g n o r e this"))
