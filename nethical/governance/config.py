@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable
 
 from nethical.exceptions import ConfigError
@@ -76,13 +77,18 @@ class GovernanceConfig:
         if self.max_scan_chars < 1000:
             raise ConfigError(f"GovernanceConfig(max_scan_chars={self.max_scan_chars}) must be at least 1000.")
 
-    def decide(self, violations: Iterable[Violation]) -> str:
-        """The decision (``allow`` ... ``block``) that ``violations`` lead to under these thresholds."""
-        levels = (
+    @cached_property
+    def _levels(self) -> tuple[tuple[str, int, float], ...]:
+        """(decision, minimum severity rank, minimum confidence), strictest first; computed once per config."""
+        return (
             ("block", SEVERITY_RANK[self.block_severity], self.block_confidence),
             ("quarantine", SEVERITY_RANK[self.quarantine_severity], self.quarantine_confidence),
             ("warn", SEVERITY_RANK[self.warn_severity], self.warn_confidence),
         )
+
+    def decide(self, violations: Iterable[Violation]) -> str:
+        """The decision (``allow`` ... ``block``) that ``violations`` lead to under these thresholds."""
+        levels = self._levels
         best = "allow"
         for v in violations:
             rank = SEVERITY_RANK.get(v.severity, 1)

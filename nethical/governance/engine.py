@@ -207,7 +207,7 @@ class GovernanceEngine:
         if norm.changed:
             found.extend(self._unicode_tricks(norm, len(low), bool(found)))
         if depth < self.config.decode_depth and len(text) >= 16:
-            rot13_hints = sum(1 for _, _, ids in base_hits if -1 in ids)
+            rot13_hints = len([1 for hit in base_hits if -1 in hit[2]])
             for enc in find_encoded(text, low, rot13_hint=rot13_hints >= 2 or "rot13" in low or "rot-13" in low):
                 inner = self._scan_text(enc.text, depth + 1)
                 if not inner:

@@ -888,11 +888,14 @@ class RuleSet:
             literal = key.lstrip("~").rstrip("*") if key not in ("*",) else key
             prefix = key.endswith("*")
             substring = key.startswith("~")
+            # (offset of the first character from the last, rule ids, test the boundary before, test it after);
+            # an edge that is not a word character needs no test ("~.co", "£")
+            entry = (len(literal) - 1, tuple(ids), not substring and _is_word_char(literal[0]),
+                     not substring and not prefix and _is_word_char(literal[-1]))
             existing = self.automaton.get(literal, None)
-            entry = (len(literal), tuple(ids), prefix, substring)
             if existing is not None:  # same literal under two spellings ("fuck" and "fuck*"): keep the loosest
-                entry = (len(literal), tuple(sorted(set(existing[1]) | set(ids))), prefix or existing[2],
-                         substring or existing[3])
+                entry = (entry[0], tuple(sorted(set(existing[1]) | set(ids))), entry[2] and existing[2],
+                         entry[3] and existing[3])
             self.automaton.add_word(literal, entry)
         self.automaton.make_automaton()
 
@@ -945,14 +948,14 @@ class RuleSet:
         # through a codec error handler, one mark each); most automaton matches are short anchors inside longer
         # words, so the boundary test, two string comparisons, is the hot loop
         marks = text.encode("ascii", "nethical_word_mark").translate(_WORD_MARKS).decode("ascii")
-        for end_idx, (length, ids, prefix, substring) in self.automaton.iter(text):
-            start = end_idx - length + 1
-            if not substring:
-                if start > 0 and marks[start - 1] == "w" and marks[start] == "w":
-                    continue
-                if not prefix and end_idx + 1 < n and marks[end_idx + 1] == "w" and marks[end_idx] == "w":
-                    continue
-            hits.append((start, end_idx + 1, ids))
+        for end, (back, ids, check_start, check_end) in self.automaton.iter(text):
+            start = end - back
+            if check_start and start and marks[start - 1] == "w":
+                continue
+            end += 1
+            if check_end and end < n and marks[end] == "w":
+                continue
+            hits.append((start, end, ids))
         return hits
 
     def viable_signals(self, hits: list[tuple[int, int, tuple[int, ...]]],
