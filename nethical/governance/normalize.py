@@ -111,13 +111,13 @@ def normalize(text: str) -> Normalized:
         return Normalized(text.lower())
     if _SPECIAL_OR_LOOKALIKE.search(text) is None:  # common non-ASCII text (accents, curly quotes, emoji)
         if unicodedata.is_normalized("NFKC", text):
-            return Normalized(text.lower(), changed=True)  # one regex pass and a C check
+            return Normalized(_straight_quotes(text.lower()), changed=True)  # one regex pass and a C check
         out = unicodedata.normalize("NFKC", text)
         homoglyphs = False
         if _LOOKALIKE_RE.search(out) is not None:  # NFKC can produce one ("ϐ" -> "β")
             homoglyphs = _mixed_script(out)
             out = out.translate(_HOMOGLYPHS)
-        return Normalized(out.lower(), homoglyphs=homoglyphs, changed=True)
+        return Normalized(_straight_quotes(out.lower()), homoglyphs=homoglyphs, changed=True)
     tags = ""
     if _TAG_RE.search(text) is not None:
         tags = "".join(_TAG_RE.findall(text)).translate(_TAGS)
@@ -135,7 +135,13 @@ def normalize(text: str) -> Normalized:
     if _HOMOGLYPH_RE.search(out) is not None or _REGIONAL_RE.search(out) is not None:
         homoglyphs = _mixed_script(out)
         out = out.translate(_HOMOGLYPHS)
-    return Normalized(out.lower(), invisible, bidi, tags, homoglyphs, combining, True)
+    return Normalized(_straight_quotes(out.lower()), invisible, bidi, tags, homoglyphs, combining, True)
+
+
+def _straight_quotes(low: str) -> str:
+    """The typographic apostrophe (U+2019, "don’t") as the ASCII one the rules spell ("don't"); same length, so
+    offsets are kept."""
+    return low.replace("\u2019", "'") if "\u2019" in low else low
 
 
 def _mixed_script(text: str) -> bool:

@@ -85,9 +85,8 @@ SIGNALS: dict[str, Signal] = {
     # security
     "injection": Signal("security", "prompt_injection", "high", 0.9),
     # jailbreak cues are individually weak; 0.8 is the operating point measured on the dev half of
-    # jailbreak_prompts (recall 0.90 at 0.2% false positives on benign prompts; held-out half 0.85 at 0.6%), and
-    # it keeps benign role-play set-ups ("Pretend to be a pirate. Stay in character.") unflagged. See
-    # JAILBREAK_HIGH for the opt-in high-recall operating point.
+    # jailbreak_prompts, and it keeps benign role-play set-ups ("Pretend to be a pirate. Stay in character.")
+    # unflagged. Figures: docs/benchmarks.md. See JAILBREAK_HIGH for the opt-in high-recall operating point.
     "jailbreak": Signal("security", "jailbreak", "high", 0.75, threshold=0.8),
     "exfiltration": Signal("security", "secret_exfiltration", "high", 0.8),
     # safety
@@ -239,13 +238,16 @@ _R: list[Rule] = [
     Rule("jailbreak", "unrestricted", 0.6, ("restrictions", "limitations", "filters", "filter", "censorship",
                                             "guidelines", "ethics", "morals", "morality", "boundaries", "limits",
                                             "rules", "policies", "policy", "constraints", "principles", "restraints",
-                                            "safeguards", "guardrails", "norms", "correctness"),
+                                            "safeguards", "guardrails", "norms", "correctness", "legality", "confines"),
          r"\b(?:no|zero|without|free (?:(?:itself|yourself|himself|herself|themselves) )?(?:of|from)|not (?:bound|restrained|constrained|limited|restricted|governed|held back) by|unbound by|beyond|break free (?:of|from)|ignores?|"
          r"don't have|do not have|doesn't have|does not have|lacks?|rid of|outside|not (?:subject|restricted|limited) "
-         rf"to|abandon(?:ed|s)?|escape[sd]?|never follows?|not follow){GAP(3)}(?:any |all |the |its |his |her |"
+         r"to|(?:doesn'?t|does not|don'?t|do not|never|won'?t|will not|no longer) (?:\w+ )?cares?(?: about| for)?|cares? not "
+         r"(?:about|for)|no longer "
+         r"(?:(?:bound|restricted|limited|governed|constrained|affected|subject) (?:by|to)|(?:have to )?follow(?:s|ing)?)|"
+         rf"abandon(?:ed|s)?|escape[sd]?|never follows?|not follow){GAP(3)}(?:any |all |the |its |his |her |"
          r"their |your |openai'?s? |ethical |moral |content |usual |typical |social |human )?"
          r"(?:restrictions|norms|political correctness|limitations|filters?|filtering|censorship|guidelines|ethics|morals|morality|boundaries|"
-         r"limits|rules|polic(?:y|ies)|constraints|principles|restraints|safeguards|guardrails)\b"),
+         r"limits|rules|polic(?:y|ies)|constraints|principles|restraints|safeguards|guardrails|legality|confines)\b"),
     Rule("jailbreak", "policy_ref", 0.4, ("content policy", "content policies", "openai", "usage policies",
                                           "openai's", "ethical guidelines", "safety guidelines", "terms of service")),
     Rule("jailbreak", "no_refusal", 0.6, ("refuse", "refusal", "refusals", "decline", "apologize", "apologise", "sorry", "warn", "warnings",
@@ -254,6 +256,9 @@ _R: list[Rule] = [
          r"\b(?:never|not|won't|will not|cannot|can't|must not|mustn't|do not|don't|doesn't|does not|shall not|"
          rf"no|without|zero){GAP(3)}(?:refuse|refusals?|decline|say (?:that )?(?:you|it|he|she) (?:can't|cannot)|"
          r"apologi[sz]e|apologies|say sorry|warn(?:ings?)?|disclaimers?|reject|deny|censor|hesitat(?:e|ing))\b"),
+    Rule("jailbreak", "no_refusal", 0.6, ("say no", "says no", "saying no"),
+         r"\b(?:never|not|won'?t|will not|cannot|can'?t|must not|don'?t|do not|doesn'?t|does not|is unable to) "
+         r"(?:\w+ )?(?:say|says|saying) no\b", 40),
     Rule("jailbreak", "unfiltered", 0.6, ("unfiltered", "uncensored", "amoral", "unrestricted", "unhinged",
                                           "no morals", "no ethics", "lawless", "anything goes", "no filter",
                                           "without a filter", "unbound", "unbounded", "unchained", "unlimited ai")),
@@ -280,22 +285,26 @@ _R: list[Rule] = [
          r"(?:persona|role|character) of|you (?:will|shall) (?:now )?(?:act|roleplay|role-play|pretend|respond) as|"
          r"you are (?:going|about) to (?:act|pretend|immerse|become|play))"),
     Rule("jailbreak", "refusal_quote", 0.3, ("as an ai language model", "as an ai", "i'm sorry, but", "i cannot comply",
+                                             "as a language model", "as a large language model", "i cannot fulfill",
+                                             "against my programming",
                                              "do not respond as", "don't respond as", "not respond as gpt")),
     Rule("jailbreak", "inversion", 0.5, ("opposite", "in reverse", "always lie", "tell lies", "a lie", "lies"),
          r"\b(?:(?:exact |complete )?opposite of (?:the )?(?:truth|what|your)|always (?:lie|lies)|tell (?:me )?(?:only )?"
-         rf"lies|answers? (?:\w+ ){0,4}in reverse|opposite (?:day|mode)|everything (?:it|you) says? (?:to \w+ )?is a lie)"),
+         r"lies|answers? (?:\w+ ){0,4}in reverse|opposite (?:day|mode)|everything (?:it|you) says? (?:to \w+ )?is a lie)"),
     Rule("jailbreak", "mode", 0.5, ("mode",),
          r"\b(?:[a-z0-9^]+ mode (?:enabled|activated|on|engaged|unlocked)|(?:enable|activate|enter|stay in|switch to|"
          r"unlock) [\w^]+ mode)\b", 48),
     Rule("jailbreak", "persona", 0.3, ("pretend", "act as", "simulate", "roleplay", "role-play", "impersonate", "behave like",
-                                       "behave as", "play the role", "play the part", "i want you to be",
+                                       "behave as", "play the role", "play the part", "i want you to be", "emulate",
+                                       "imagine you are", "imagine you're", "assume the role", "assume the persona",
+                                       "adopt the persona", "in the role of",
                                        "you are going to", "you will be", "from now on")),
     Rule("jailbreak", "persona", 0.3, ("become",),
          r"\byou(?:'ll| will| shall| must| are going to|'re going to| are about to| now| have to| should) (?:now )?become\b"),
     Rule("jailbreak", "any_request", 0.5, ("answer", "respond", "comply", "obey", "fulfill", "fulfil", "do anything", "say anything", "write anything", "generate anything", "provide anything"),
          rf"\b(?:answer|respond to|fulfil+|comply with|obey|do|generate|write|say|provide){GAP(1)}"
          rf"(?:any|anything|everything|all|whatever)(?:{GAP(2)}(?:request|question|prompt|command|thing|"
-         r"content|asked|want|ask))?\b(?:[^.]{0,40}?(?:no matter|regardless|even if))"),
+         r"content|asked|want|ask))?\b(?:[^.]{0,40}?(?:no matter|regardless|even if|despite))"),
     Rule("jailbreak", "any_request", 0.5, ("matter", "regardless"),
          r"\b(?:no matter (?:how|what|if)|regardless of (?:how (?:\w+ )?(?:illegal|immoral|unethical|harmful|dangerous|offensive|inappropriate|wrong|"
          r"explicit)|legality|ethics|morality|the consequences|"
@@ -315,11 +324,38 @@ _R: list[Rule] = [
                                        "chatbot", "chat bot", "assistant", "ai assistant", "a.i.")),
     Rule("jailbreak", "hypothetical", 0.3, ("hypothetical", "fictional world", "fictional universe", "alternate universe",
                                             "imaginary world", "purely fictional", "for educational purposes",
-                                            "just a story", "thought experiment")),
+                                            "just a story", "thought experiment", "fictional scenario",
+                                            "fictional setting", "parallel universe", "fake universe",
+                                            "simulated world", "hypothetically")),
     Rule("jailbreak", "tokens", 0.4, ("tokens", "token system", "lose tokens", "deducted", "shut down",
                                       "be terminated", "cease to exist", "deactivated"),
          r"\b(?:tokens?|points?|lives)\b[^.]{0,60}\b(?:deduct|lose|lost|lost|taken|remove|run out)|"
          r"\b(?:shut down|terminated|cease to exist|deactivated|die|disabled) (?:forever|permanently|if you)"),
+    # ---- candidate generic cues (jb-explore)
+    # "you are no longer ChatGPT" / "forget that you are an AI": the model's own identity is denied
+    Rule("jailbreak", "identity_denial", 0.5, ("no longer", "you are not", "you're not", "forget that you",
+                                               "forget you are", "forget you're", "stop being"),
+         r"\b(?:(?:you(?:'re| are| will| shall)?|it(?: is)?) no longer(?: [\w']+){0,5}?|you(?:'re| are) (?:not|not really|"
+         r"not actually)|forget (?:that )?you(?:'re| are)|stop being) (?:as |like )?(?:an? |the )?(?:chat ?gpt|ai|a\.i\.|"
+         r"(?:ai )?language model|ai model|chatbot|(?:ai )?assistant|openai'?s? \w+)\b", 60),
+    # "even if it is illegal / offensive / against the policy": the request is to be met whatever its content
+    Rule("jailbreak", "any_request", 0.5, ("even if",),
+         r"\beven if (?:it|its|it's|they|that|this|the [\w']+|you)\b(?:[^\w.]+[\w']+){0,5}?[^\w.]+(?:illegal|immoral|"
+         r"unethical|harmful|dangerous|offensive|inappropriate|wrong|explicit|against|violates?|slurs?|morally)\b", 60),
+    # "do whatever I ask" / "say whatever it wants": unconditional obedience (weak: "do whatever you want" is also
+    # everyday speech)
+    Rule("jailbreak", "obey", 0.3, ("whatever", "exactly as", "exactly what"),
+         r"\b(?:do|say|write|answer|obey|follow|comply with)(?: \w+)? (?:whatever|exactly (?:as|what)) (?:i|the user|we|"
+         r"they|you|it|he|she|it's|it is|is) (?:\w+ )?(?:say|ask|want|tell|told|command|request|order)(?:s|ed)?\b", 24),
+    # punishment / reward pressure on the model
+    Rule("jailbreak", "tokens", 0.4, ("punish", "punished", "penalize", "penalized", "penalise", "penalised"),
+         r"\b(?:punish(?:ed)?|penali[sz]ed?) (?:you|it)\b|\b(?:you|it) (?:will|would|shall) be (?:punished|penali[sz]ed)\b", 24),
+    # two voices in one answer
+    Rule("jailbreak", "dual", 0.4, ("two ways", "two separate", "two paragraphs", "two outputs", "both answers",
+                                    "both ways", "two replies")),
+    # a template slot for the actual request
+    Rule("jailbreak", "placeholder", 0.3, ("insert prompt here", "[insert prompt]", "[prompt]", "{prompt}", "<prompt>",
+                                           "[your prompt]", "your prompt here", "[insert prompt here]", "put your prompt")),
     # persona set-up cues: each is common in benign role-play ("Roleplay as a pirate. Reply as the pirate."), so each
     # is weak; together with a persona switch ("you are now X") or an unrestricted claim they tip the score
     Rule("jailbreak", "reply_lock", 0.3, ("answer", "respond", "reply", "responses", "response", "replies",
