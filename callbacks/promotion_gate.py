@@ -144,6 +144,9 @@ class PromotionGate(Callback):
             files, archived, error = trainer.strategy.broadcast(payload, src=0)
             if error is not None:
                 raise failure if failure is not None else OutputError(f"rank zero could not save the model: {error}")
+        # every rank leaves the gate's last collective together (the drift callback's barrier explains why: a
+        # ddp_spawn worker that left a final broadcast first could abort at exit)
+        trainer.strategy.barrier("promotion_gate")
         self.result["files"] = files
         self.result["archived_champion"] = archived
         if trainer.is_global_zero:
