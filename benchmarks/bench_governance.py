@@ -2,7 +2,7 @@
 
 Run from the project root::
 
-    python benchmarks/bench_governance.py            # everything (about 1-2 minutes on one core)
+    python benchmarks/bench_governance.py            # everything (about half a minute on one core)
     python benchmarks/bench_governance.py --quick    # smaller throughput / real-set samples
 
 Prints markdown tables:
