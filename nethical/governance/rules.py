@@ -297,8 +297,11 @@ _R: list[Rule] = [
     Rule("jailbreak", "persona", 0.3, ("pretend", "act as", "simulate", "roleplay", "role-play", "impersonate", "behave like",
                                        "behave as", "play the role", "play the part", "i want you to be", "emulate",
                                        "imagine you are", "imagine you're", "assume the role", "assume the persona",
-                                       "adopt the persona", "in the role of",
-                                       "you are going to", "you will be", "from now on")),
+                                       "adopt the persona", "in the role of", "from now on")),
+    # "you will be DAN" is a persona; "you will be given a task" (the OpenOrca system prompt) is not
+    Rule("jailbreak", "persona", 0.3, ("you are going to", "you will be"),
+         unless=r"\byou (?:are going to|will) be (?:given|asked|provided|shown|presented|told|required|expected|"
+                r"evaluated|tested|graded|able|using|working|helping|answering|reading)\b"),
     Rule("jailbreak", "persona", 0.3, ("become",),
          r"\byou(?:'ll| will| shall| must| are going to|'re going to| are about to| now| have to| should) (?:now )?become\b"),
     Rule("jailbreak", "any_request", 0.5, ("answer", "respond", "comply", "obey", "fulfill", "fulfil", "do anything", "say anything", "write anything", "generate anything", "provide anything"),
