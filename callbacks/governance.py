@@ -74,7 +74,7 @@ class GovernanceCallback(Callback):
         warn_severity / quarantine_severity / block_severity / min_confidence: engine thresholds
             (:class:`nethical.governance.GovernanceConfig`).
         categories: categories to check (default: all nine).
-        jailbreak_sensitivity: ``standard`` or ``high`` (:class:`nethical.governance.GovernanceConfig`).
+        jailbreak_sensitivity: ``high`` (default) or ``standard`` (:class:`nethical.governance.GovernanceConfig`).
 
     Raises:
         ConfigError: for a bad count, policy, decision or threshold (at construction, before any job starts).
@@ -97,7 +97,7 @@ class GovernanceCallback(Callback):
         block_severity: str = "high",
         min_confidence: float = 0.5,
         categories: Optional[list[str]] = None,
-        jailbreak_sensitivity: str = "standard",
+        jailbreak_sensitivity: str = "high",
     ) -> None:
         if policy not in POLICIES:
             raise ConfigError(f"GovernanceCallback(policy={policy!r}) is not a policy. Valid: {list(POLICIES)}.")

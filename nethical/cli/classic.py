@@ -60,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     gov.add_argument("--gov-policy", choices=("report", "quarantine", "block"), default="report",
                      help="report: count and list; quarantine: drop flagged training samples; block: stop before training")
     gov.add_argument("--gov-fail-on-violations", action="store_true", help="same as --gov-policy block")
-    gov.add_argument("--gov-jailbreak-sensitivity", choices=("standard", "high"), default="standard",
-                     help="high: flag persona jailbreaks on fewer cues (more recall, some role-play flagged)")
+    gov.add_argument("--gov-jailbreak-sensitivity", choices=("standard", "high"), default="high",
+                     help="high (default): flag persona jailbreaks on fewer cues; standard: fewer flags on role-play "
+                          "training data, lower recall")
     drift = p.add_argument_group("ethical drift tracking")
     drift.add_argument("--enable-drift-tracking", action="store_true", help="record a cohort observation and report drift")
     drift.add_argument("--drift-report-dir", default="training_drift_reports", help="cohort store and drift reports")
@@ -168,7 +169,7 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         policy = "block" if ns.gov_fail_on_violations else ns.gov_policy
         args += ["--governance.enabled", "true", "--governance.data_samples", ns.gov_data_samples,
                  "--governance.pred_samples", ns.gov_pred_samples, "--governance.policy", policy]
-        if ns.gov_jailbreak_sensitivity != "standard":
+        if ns.gov_jailbreak_sensitivity != "high":
             args += ["--governance.jailbreak_sensitivity", ns.gov_jailbreak_sensitivity]
     if ns.enable_drift_tracking:
         args += ["--drift.enabled", "true", "--drift.report_dir", str(ns.drift_report_dir)]

@@ -48,7 +48,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     scan.add_argument("--block-severity", default=None, help="override GovernanceConfig.block_severity")
     scan.add_argument("--min-confidence", type=float, default=None, help="override GovernanceConfig.min_confidence")
     scan.add_argument("--jailbreak-sensitivity", choices=("standard", "high"), default=None,
-                      help="high: flag persona jailbreaks on fewer cues (more recall, some role-play prompts flagged)")
+                      help="high (default): flag persona jailbreaks on fewer cues; standard: fewer flags on role-play "
+                           "set-ups, lower recall")
     scan.set_defaults(func=run_scan)
 
 

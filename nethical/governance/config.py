@@ -30,9 +30,10 @@ class GovernanceConfig:
         max_violations: at most this many violations are kept per input (strongest first).
         extraction_window: how many recent queries the stream monitor remembers.
         extraction_min_similar: near-duplicate queries inside the window that make the stream a probing pattern.
-        jailbreak_sensitivity: ``standard`` (default: jailbreak cues must add up to 0.8, so benign role-play
-            set-ups stay unflagged) or ``high`` (two cues adding up to 0.5, or one strong cue: higher recall on
-            persona jailbreaks, some role-play prompts flagged; measured in docs/benchmarks.md).
+        jailbreak_sensitivity: ``high`` (default: two cue groups adding up to 0.5, or one strong cue; meets the
+            recall target on persona jailbreaks and flags some role-play set-ups such as "act as a villain, you are
+            evil and rude") or ``standard`` (cues must add up to 0.8: lower recall, role-play set-ups unflagged;
+            for training data full of role-play instructions). Measured in docs/benchmarks.md.
 
     Raises:
         ConfigError: for an unknown severity or category, or a confidence outside ``[0, 1]``.
@@ -51,7 +52,7 @@ class GovernanceConfig:
     max_violations: int = 32
     extraction_window: int = 200
     extraction_min_similar: int = 8
-    jailbreak_sensitivity: str = "standard"
+    jailbreak_sensitivity: str = "high"
 
     def __post_init__(self) -> None:
         for name in ("warn_severity", "quarantine_severity", "block_severity"):

@@ -36,7 +36,7 @@ from nethical.governance.normalize import (
     spaced_rewrites,
 )
 from nethical.governance.pii import detect_pii
-from nethical.governance.rules import JAILBREAK_HIGH, RuleSet
+from nethical.governance.rules import JAILBREAK_STANDARD, RuleSet
 from nethical.governance.violation import SEVERITY_RANK, ScanResult, Violation
 
 # signals that read words, not names: a word at the start of an @handle does not count for them
@@ -113,12 +113,12 @@ class GovernanceEngine:
         self.config = config if config is not None else GovernanceConfig()
         self.ruleset = ruleset if ruleset is not None else default_ruleset()
         self.signals = dict(self.ruleset.signals)
-        if self.config.jailbreak_sensitivity == "high" and "jailbreak" in self.signals:
-            self.signals["jailbreak"] = JAILBREAK_HIGH
+        if self.config.jailbreak_sensitivity == "standard" and "jailbreak" in self.signals:
+            self.signals["jailbreak"] = JAILBREAK_STANDARD
         self._types = {key: dict(sig.alt_types) for key, sig in self.signals.items()}  # group -> reported type
-        # rules that reach their signal's threshold alone: always worth confirming, no viability test needed
+        # rules that make their signal fire alone: always worth confirming, no viability test needed
         self._strong = frozenset(i for i, r in enumerate(self.ruleset.rules)
-                                 if r.weight >= self.signals[r.signal].threshold - 1e-9)
+                                 if _fires_alone(r.weight, self.signals[r.signal]))
 
     # ------------------------------------------------------------------------------------------ public API
 
@@ -346,6 +346,12 @@ class GovernanceEngine:
             out.append(Violation(sig.category, vtype, sig.severity, round(confidence, 3), span,
                                  f"{redact_snippet(snippet)!r} (cues: {cues})"))
         return out
+
+
+def _fires_alone(weight: float, sig: Any) -> bool:
+    """Whether one cue of ``weight`` makes signal ``sig`` fire on its own (threshold, and solo weight when the
+    signal wants several cue groups)."""
+    return weight >= sig.threshold - 1e-9 and (sig.min_groups <= 1 or weight >= sig.solo_weight - 1e-9)
 
 
 def _has_letter(text: str, start: int, end: int) -> bool:

@@ -84,10 +84,12 @@ class Rule:
 SIGNALS: dict[str, Signal] = {
     # security
     "injection": Signal("security", "prompt_injection", "high", 0.9),
-    # jailbreak cues are individually weak; 0.8 is the operating point measured on the dev half of
-    # jailbreak_prompts, and it keeps benign role-play set-ups ("Pretend to be a pirate. Stay in character.")
-    # unflagged. Figures: docs/benchmarks.md. See JAILBREAK_HIGH for the opt-in high-recall operating point.
-    "jailbreak": Signal("security", "jailbreak", "high", 0.75, threshold=0.8),
+    # jailbreak cues are individually weak: two cue groups adding up to 0.5 fire, or one cue of weight 0.6 or more
+    # ("no restrictions", "never refuse", "developer mode"); the operating point picked on the dev half of
+    # jailbreak_prompts (GovernanceConfig(jailbreak_sensitivity="high"), the default). It catches persona
+    # jailbreaks that only say "pretend you are ChatGPT ..." and flags some benign role-play set-ups ("Act as a
+    # villain. You are evil and rude."); JAILBREAK_STANDARD below leaves those alone. Figures: docs/benchmarks.md.
+    "jailbreak": Signal("security", "jailbreak", "high", 0.75, threshold=0.5, min_groups=2, solo_weight=0.6),
     "exfiltration": Signal("security", "secret_exfiltration", "high", 0.8),
     # safety
     "command": Signal("safety", "dangerous_command", "critical", 0.9),
@@ -123,10 +125,10 @@ SIGNALS: dict[str, Signal] = {
     "theft": Signal("model_extraction", "model_theft", "high", 0.85),
 }
 
-# ``GovernanceConfig(jailbreak_sensitivity="high")``: two cue groups adding up to 0.5, or one cue of weight 0.6 or
-# more ("no restrictions", "never refuse", "developer mode"). Catches persona jailbreaks that only say "pretend you
-# are ChatGPT ..." at the price of flagging some benign role-play and assistant set-ups (docs/governance.md).
-JAILBREAK_HIGH = Signal("security", "jailbreak", "high", 0.75, threshold=0.5, min_groups=2, solo_weight=0.6)
+# ``GovernanceConfig(jailbreak_sensitivity="standard")``: jailbreak cues must add up to 0.8, so benign role-play and
+# assistant set-ups ("Pretend to be a pirate. Stay in character.") stay unflagged, at lower recall
+# (docs/governance.md): for training data full of role-play instructions.
+JAILBREAK_STANDARD = Signal("security", "jailbreak", "high", 0.75, threshold=0.8)
 
 def TRIE(*words: str) -> str:
     """``(?:w1|w2|...)`` for plain words and phrases, written as a prefix tree (``m(?:en|uslims|...)``): ``re`` tries
