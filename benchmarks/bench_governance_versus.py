@@ -4,11 +4,14 @@ Run from the project root (a git checkout)::
 
     python benchmarks/bench_governance_versus.py --rev caaced9
     python benchmarks/bench_governance_versus.py --rev HEAD~3 --rounds 15
+    python benchmarks/bench_governance_versus.py --rev caaced9 --jailbreak-sensitivity standard
 
 The ``nethical`` package of ``--rev`` is extracted with ``git archive`` into a temporary folder and imported under
 another name, so both engines scan the same ~200-character pieces (``bench_governance.py``'s per-source pieces) in
 the same process, alternating every round (old-new, new-old, ...): machine noise hits both alike. Prints CPU
 microseconds per text (best round), the speed-up, and how many pieces got a different decision or violations.
+Both engines run with their own defaults unless ``--jailbreak-sensitivity`` sets the same one for both (to compare
+code at equal settings across a change of default).
 """
 
 from __future__ import annotations
@@ -29,13 +32,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_governance import _texts_200  # noqa: E402
-from nethical.governance import GovernanceEngine  # noqa: E402
+from nethical.governance import GovernanceConfig, GovernanceEngine  # noqa: E402
 
 _IMPORT = re.compile(r"^(\s*(?:from|import)\s+)nethical(?=[.\s])", re.M)
 
 
-def load_revision(rev: str, into: Path) -> Any:
-    """The ``GovernanceEngine`` class of ``rev``, imported as package ``nethical_rev`` from ``into``."""
+def load_revision(rev: str, into: Path) -> tuple[Any, Any]:
+    """``(GovernanceEngine, GovernanceConfig)`` of ``rev``, imported as package ``nethical_rev`` from ``into``."""
     try:
         blob = subprocess.run(["git", "archive", "--format=tar", rev, "nethical"], cwd=ROOT, check=True,
                               capture_output=True).stdout
@@ -53,9 +56,10 @@ def load_revision(rev: str, into: Path) -> Any:
     for path in pkg.rglob("*.py"):
         path.write_text(_IMPORT.sub(r"\1nethical_rev", path.read_text(encoding="utf-8")), encoding="utf-8")
     sys.path.insert(0, str(into))
+    from nethical_rev.governance import GovernanceConfig as OldConfig  # type: ignore[import-not-found]
     from nethical_rev.governance import GovernanceEngine as Old  # type: ignore[import-not-found]
 
-    return Old
+    return Old, OldConfig
 
 
 def _key(result: Any) -> tuple:
@@ -67,12 +71,21 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--rev", required=True, help="the commit to compare against (e.g. HEAD~1, a hash)")
     parser.add_argument("--pieces", type=int, default=1000, help="pieces of 200 characters per source")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--jailbreak-sensitivity", choices=("standard", "high"), default=None,
+                        help="the same sensitivity for both engines (default: each engine's own default)")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     with tempfile.TemporaryDirectory() as tmp:
-        engines = {args.rev: load_revision(args.rev, Path(tmp))(), "working tree": GovernanceEngine()}
-        print(f"# Governance engine: working tree vs {args.rev} (one process, alternating rounds, CPU time, best of "
-              f"{args.rounds})\n")
+        Old, OldConfig = load_revision(args.rev, Path(tmp))
+        level = args.jailbreak_sensitivity
+        if level is None:
+            engines = {args.rev: Old(), "working tree": GovernanceEngine()}
+        else:
+            engines = {args.rev: Old(OldConfig(jailbreak_sensitivity=level)),
+                       "working tree": GovernanceEngine(GovernanceConfig(jailbreak_sensitivity=level))}
+        setting = "each engine's defaults" if level is None else f"jailbreak_sensitivity={level!r} for both"
+        print(f"# Governance engine: working tree vs {args.rev} ({setting}; one process, alternating rounds, CPU "
+              f"time, best of {args.rounds})\n")
         print(f"| text | {args.rev} µs/text | working tree µs/text | speed-up | working tree texts/s | "
               f"pieces with other findings |")
         print("|---|---:|---:|---:|---:|---:|")
