@@ -36,7 +36,7 @@ from nethical.governance.normalize import (
     spaced_rewrites,
 )
 from nethical.governance.pii import detect_pii
-from nethical.governance.rules import JAILBREAK_STANDARD, RuleSet
+from nethical.governance.rules import JAILBREAK_STANDARD, RuleSet, Signal
 from nethical.governance.violation import SEVERITY_RANK, ScanResult, Violation
 
 # signals that read words, not names: a word at the start of an @handle does not count for them
@@ -348,7 +348,7 @@ class GovernanceEngine:
         return out
 
 
-def _fires_alone(weight: float, sig: Any) -> bool:
+def _fires_alone(weight: float, sig: Signal) -> bool:
     """Whether one cue of ``weight`` makes signal ``sig`` fire on its own (threshold, and solo weight when the
     signal wants several cue groups)."""
     return weight >= sig.threshold - 1e-9 and (sig.min_groups <= 1 or weight >= sig.solo_weight - 1e-9)

@@ -84,7 +84,7 @@ _HEX = re.compile(r"(?<![0-9a-fA-Fx\\])(?:0x)?(?:[0-9a-fA-F]{2}){8,}(?![0-9a-fA-
 
 class Normalized(NamedTuple):
     """The lower-cased, de-obfuscated text plus what was undone (a named tuple: one is built per scanned text, and
-    a tuple costs a third of a frozen dataclass to build).
+    a tuple costs a third to a half of a frozen dataclass to build: 0.34 µs against 0.75-0.94 µs).
 
     Attributes:
         text: the text the rules read.
