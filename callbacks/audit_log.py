@@ -169,10 +169,10 @@ class AuditLogCallback(Callback):
         run_ids = set(self._run_ids)
         for _, path in reversed(store.list_chunks(Path(self.audit_path))):
             try:
-                data = store.read_json_file(path)
+                data, events = store.read_chunk(path)  # bounded: a forged deep or huge event is an error, not a crash
             except DataError:
                 break
-            for event in data.get("events", []):
+            for event in events:
                 if isinstance(event, dict) and event.get("run_id") in run_ids:
                     keys.add(dedup_key(event))
             if self._started_at and str(data.get("created_at", "")) < self._started_at:
@@ -191,7 +191,10 @@ class AuditLogCallback(Callback):
         if trainer.is_global_zero:
             self._log = AuditLog(self.audit_path, chunk_size=self.chunk_size, signing_key=self.signing_key)
             for info in self._log.recovered:
-                _say(f"Audit: finalized an interrupted run's journal as chunk {info.chunk_id} ({info.event_count} events).")
+                _say(f"Audit: finalized an interrupted run's authenticated journal as chunk {info.chunk_id} ({info.event_count} events).")
+            for path in self._log.set_aside:
+                _say(f"Audit: kept aside {path.name}: an interrupted or unknown writer's journal that does not authenticate "
+                     "with this log's signing key; it is not part of the log (see docs/audit.md).")
         dm = trainer.datamodule
         hparams = _safe(dict(getattr(pl_module, "hparams", {}) or {}))
         self.record_event(trainer, pl_module, "training_start", {
@@ -254,28 +257,25 @@ class AuditLogCallback(Callback):
         log, self._log = self._log, None
         if log is None:  # other ranks, or already finished
             return
-        info = log.close() or log.last_chunk
-        head = (info.chunk_id, info.merkle_root) if info else log.head()
-        if head is None:
-            return
-        self.merkle_root = head[1]
         model_type = self._model_type(pl_module)
         result = self._result(error_type)
-        log.write_summary(lambda existing: merge_summary(
+        run_id = get_run_id()
+        # the summary goes into the log as the chunk's last event, then into training_summary.json (one lock hold)
+        summary, info = log.commit_summary(lambda existing: merge_summary(
             existing,
-            run_id=get_run_id(),
+            run_id=run_id,
             model_type=model_type,
             result=result,
             governance=self._facts.get("governance_summary"),
-            merkle_root=head[1],
-            chunk_id=head[0],
             timestamp=utc_now(),
             audit_dir=os.path.abspath(self.audit_path),
-        ))
-        _say(f"Merkle root: {head[1]}")
+        ), model_type=model_type, run_id=run_id)
+        self.merkle_root = info.merkle_root
+        _say(f"Merkle root: {info.merkle_root}")
         _say(
-            f"Audit log: {os.path.abspath(self.audit_path)} (chunk {head[0]}, {self._event_count} events this run"
-            f"{', run failed' if error_type else ''}); verify with `nethical audit verify {self.audit_path}`"
+            f"Audit log: {os.path.abspath(self.audit_path)} (chunk {info.chunk_id}, {self._event_count} events this run"
+            f"{', run failed' if error_type else ''}; log {summary['log_id']} at size {summary['log_size']}, root "
+            f"{summary['log_root']}); verify with `nethical audit verify {self.audit_path}`"
         )
 
     def _result(self, error_type: Optional[str] = None) -> dict[str, Any]:

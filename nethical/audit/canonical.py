@@ -35,11 +35,11 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
     """Canonical bytes of ``event``, normalising it first only when it is not plain JSON already (fast path)."""
     try:
         return canonical_bytes(event)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         pass
     try:
         return canonical_bytes(normalize_event(event))
-    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
         kind = event.get("event_type", "?") if isinstance(event, Mapping) else type(event).__name__
         raise DataError(
             f"audit event {kind!r} is not JSON-serializable ({type(exc).__name__}: {exc}); pass only str, int, float, "

@@ -48,6 +48,14 @@ class CompactRange:
             cr.append(leaf_hash(line))
         return cr
 
+    @classmethod
+    def of_leaves(cls, leaves: Iterable[bytes]) -> "CompactRange":
+        """The range over already-hashed leaves."""
+        cr = cls()
+        for leaf in leaves:
+            cr.append(leaf)
+        return cr
+
     def root(self) -> bytes:
         """The RFC 9162 Merkle Tree Hash of the leaves appended so far (the empty-tree hash when none)."""
         if not self._hashes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -13,11 +15,12 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from filelock import FileLock, Timeout
 
-from nethical.audit import store
-from nethical.audit.canonical import encode_event
+from nethical.audit import safejson, store
+from nethical.audit.canonical import encode_event, normalize_event
+from nethical.audit.checkpoint import checkpoint_body, is_log_id, sign_note
 from nethical.audit.compact_range import CompactRange
 from nethical.audit.merkle import leaf_hash
-from nethical.audit.signing import load_private_key, sign_tree_head, tree_head
+from nethical.audit.signing import key_fingerprint, load_private_key
 from nethical.exceptions import ConfigError, DataError, OutputError
 from nethical.fileio import fsync_dir
 
@@ -43,34 +46,119 @@ class Journal:
     """The readable content of a journal file: its header, complete event lines, and what was cut off."""
 
     header: dict[str, Any]
-    lines: list[bytes]
-    dropped_lines: int  # complete lines after the first unparsable one (disk corruption; normally 0)
+    lines: list[bytes]  # canonical event bytes (any MAC prefix removed)
+    dropped_lines: int  # complete lines after the first unreadable one (disk corruption or forgery; normally 0)
     torn_bytes: int  # bytes of a final line cut short by a crash (no trailing newline)
+    authenticated: bool = False  # every line's chained HMAC verified under the key passed to read_journal
+    macs: tuple[bytes, ...] = ()  # the MAC of each line (empty for an unauthenticated journal)
 
 
-def read_journal(path: Path) -> Journal:
-    """Parse a journal: the header line, then canonical event lines up to the first incomplete or invalid one."""
-    data = path.read_bytes()
-    parts = data.split(b"\n")
-    torn = len(parts[-1])  # text after the last newline was never completed
-    parts = parts[:-1]
+_MAC_LEN = 64  # hex HMAC-SHA256 before the event on a journal line: b"<64 hex> {...}"
+
+
+def journal_mac_key(private_key, log_id: str) -> bytes:
+    """The per-log key of the journal HMAC: HKDF-SHA256 over the signing key's raw 32 bytes, bound to the log id.
+
+    Only a holder of the signing key can compute it, and a journal of another log (same key) fails, so an orphaned
+    journal that authenticates was written by a run of *this* log that held the key.
+    """
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    raw = private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nethical-audit journal mac v1 " + log_id.encode()).derive(raw)
+
+
+def _header_mac(key: bytes, header: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in header.items() if k != "header_mac"}
+    return hmac.new(key, b"nethical-audit journal header\x00" + encode_event(body), hashlib.sha256).digest()
+
+
+def _line_mac(key: bytes, previous: bytes, line: bytes) -> bytes:
+    """Chained: each line's MAC covers the previous MAC, so lines cannot be dropped, reordered or spliced in."""
+    return hmac.new(key, previous + line, hashlib.sha256).digest()
+
+
+def read_journal(path: Path, mac_key: Optional[bytes] = None) -> Journal:
+    """Parse a journal: the header line, then event lines up to the first incomplete, oversized, too deeply nested or
+    invalid one. Never raises on content (only :class:`OSError` when the file cannot be opened): a damaged or forged
+    journal shows as dropped lines and ``authenticated=False``.
+
+    With ``mac_key`` the header's ``header_mac`` and every line's chained HMAC are checked; ``authenticated`` is
+    ``True`` only when all of them verify and no complete line was dropped.
+    """
     header: dict[str, Any] = {}
-    if parts:
-        try:
-            header = json.loads(parts[0])
-        except ValueError:
-            header = {}
     lines: list[bytes] = []
-    body = parts[1:] if header else parts
-    for i, line in enumerate(body):
+    macs: list[bytes] = []
+    dropped = torn = 0
+    limit = safejson.MAX_EVENT_BYTES + _MAC_LEN + 2
+    with open(path, "rb") as f:
+        first = f.readline(safejson.MAX_HEADER_BYTES)
+        pending: Optional[bytes] = first
+        if first.endswith(b"\n"):
+            try:
+                parsed = safejson.loads(first[:-1], "journal header", max_bytes=safejson.MAX_HEADER_BYTES, max_depth=4)
+                header = parsed if isinstance(parsed, dict) else {}
+            except DataError:
+                header = {}
+            pending = None if header else first
+        ok = True
+        while True:
+            raw = pending if pending is not None else f.readline(limit)
+            pending = None
+            if not raw:
+                break
+            if not raw.endswith(b"\n"):
+                if len(raw) >= limit:  # an oversized line: unreadable, and so is everything after it
+                    ok = False
+                    dropped += 1 + sum(1 for _ in iter(lambda: f.readline(limit), b""))
+                    break
+                torn = len(raw)
+                break
+            line = raw[:-1]
+            if not ok:
+                dropped += 1
+                continue
+            mac = None
+            if line[:1] != b"{" and len(line) > _MAC_LEN and line[_MAC_LEN:_MAC_LEN + 1] == b" ":
+                try:
+                    mac = bytes.fromhex(line[:_MAC_LEN].decode("ascii"))
+                except (UnicodeDecodeError, ValueError):
+                    mac = None
+                line = line[_MAC_LEN + 1:] if mac is not None else line
+            try:
+                ok = isinstance(safejson.loads(line, "journal line"), dict)
+            except DataError:
+                ok = False
+            if not ok:
+                dropped += 1
+                continue
+            lines.append(line)
+            macs.append(mac or b"")
+    authenticated = False
+    if mac_key is not None and header.get("mac") == "hmac-sha256" and not dropped:
         try:
-            ok = isinstance(json.loads(line), dict)
+            expected = bytes.fromhex(str(header.get("header_mac", "")))
         except ValueError:
-            ok = False
-        if not ok:
-            return Journal(header if isinstance(header, dict) else {}, lines, len(body) - i, torn)
-        lines.append(line)
-    return Journal(header if isinstance(header, dict) else {}, lines, 0, torn)
+            expected = b""
+        previous = _header_mac(mac_key, header)
+        authenticated = hmac.compare_digest(previous, expected)
+        for line, mac in zip(lines, macs):
+            if not authenticated:
+                break
+            previous = _line_mac(mac_key, previous, line)
+            authenticated = hmac.compare_digest(previous, mac)
+    return Journal(header, lines, dropped, torn, authenticated, tuple(macs) if authenticated else ())
+
+
+@dataclass
+class _Head:
+    """The chain head: the newest chunk's id and root, the log id, and the whole log's compact range."""
+
+    chunk_id: int
+    root: str
+    log_id: Optional[str]
+    log_range: CompactRange
 
 
 class AuditLog:
@@ -85,16 +173,24 @@ class AuditLog:
     therefore never block each other while appending, never interleave events inside a chunk, and never lose events:
     the chain simply holds their chunks in the order they were finalized.
 
-    Recovery: opening a log finalizes *orphaned* journals (left by a writer that crashed: their ``.lock`` is free)
-    into chunks first, so a crash loses at most a torn final line.
+    The log: every event of every chunk, in chain order, is also a leaf of one RFC 9162 tree, the *log*. Each chunk
+    records the log's id (created at first use, ``log.json``), its size and root after the chunk (``log_size``,
+    ``log_root``) and the compact range the next chunk continues from; with a signing key the chunk carries a
+    C2SP checkpoint of that head as a signed note (:mod:`nethical.audit.checkpoint`).
+
+    Recovery: opening a log looks at *orphaned* journals (left by a writer that crashed: their ``.lock`` is free).
+    One whose chained HMAC verifies under this log's key (:func:`journal_mac_key`: only a run holding the signing key
+    writes one) becomes the next chunk, marked ``recovered``; any other (unsigned run, forged, damaged) is renamed
+    ``unverified_<id>.jsonl``: kept for a human, never added to the log, never signed.
 
     Args:
         directory: the audit directory (created if missing).
         chunk_size: events per chunk (>= 1).
-        signing_key: path of an Ed25519 private key PEM; when given each chunk carries a signed tree head.
+        signing_key: path of an Ed25519 private key PEM; when given each chunk carries a signed checkpoint and the
+            journal lines an HMAC.
         lock_timeout: seconds to wait for the directory lock before failing with :class:`OutputError`.
         fsync_interval: seconds between ``fsync`` calls of the open journal (0 = after every event).
-        recover: finalize orphaned journals on open (default ``True``).
+        recover: handle orphaned journals on open (default ``True``).
 
     Example:
         >>> with AuditLog(tmp_dir, chunk_size=1000) as log:      # doctest: +SKIP
@@ -132,13 +228,18 @@ class AuditLog:
         self._journal_id = ""
         self._created_at = ""
         self._range = CompactRange()
+        self._leaves: list[bytes] = []  # leaf hashes of the open chunk (the log range is extended at finalize)
+        self._mac: bytes = b""  # the last line's HMAC of the open journal
         self._last_sync = 0.0
-        self._head_cache: Optional[tuple[int, str]] = None  # (chunk_id, root) of the last chunk this object saw
+        self._head_cache: Optional[_Head] = None  # the last chunk this object saw
         self.chunks: list[ChunkInfo] = []  # chunks finalized by this object, in order
-        self.recovered: list[ChunkInfo] = []  # orphaned journals turned into chunks when this log opened
+        self.recovered: list[ChunkInfo] = []  # authenticated orphaned journals turned into chunks when this log opened
+        self.set_aside: list[Path] = []  # orphaned journals that did not authenticate, renamed unverified_<id>.jsonl
         self.total_events = 0
         with self._locked():
-            self._chain_head()  # fails early (before any training) when the chain cannot be continued
+            head = self._chain_head()  # fails early (before any training) when the chain cannot be continued
+            self.log_id = self._log_identity(head)
+            self._mac_key = journal_mac_key(self._signer, self.log_id) if self._signer is not None else None
             if recover:
                 self._recover_orphans()
 
@@ -161,21 +262,36 @@ class AuditLog:
     def head(self) -> Optional[tuple[int, str]]:
         """``(chunk_id, merkle_root)`` of the newest chunk in the directory (any writer), or ``None``."""
         with self._locked():
-            return self._chain_head()
+            head = self._chain_head()
+        return (head.chunk_id, head.root) if head else None
+
+    def log_head(self) -> tuple[str, int, str]:
+        """``(log_id, log_size, log_root)`` of the whole log as the directory holds it now (any writer)."""
+        with self._locked():
+            head = self._chain_head()
+        rng = head.log_range if head else CompactRange()
+        return self.log_id, rng.size, rng.root().hex()
 
     def append(self, event: Mapping[str, Any]) -> int:
         """Append one event (a JSON object); return its leaf index within the open chunk.
 
         The event is stored as its canonical JSON (NaN/inf become ``null``, tuples lists); its leaf is
-        ``SHA-256(0x00 || canonical bytes)``.
+        ``SHA-256(0x00 || canonical bytes)``. An event above the audit limits (1 MiB, 32 levels of nesting) is a
+        :class:`DataError`, so every event written can be read back.
         """
         if type(event) is not dict and not isinstance(event, Mapping):
             raise DataError(f"AuditLog.append(event={type(event).__name__}) needs a dict (a JSON object).")
         line = encode_event(event)
+        safejson.check_bounds(line, f"audit event {str(event.get('event_type', '?'))[:60]!r}")
         if self._journal_file is None:
             self._open_journal()
+        leaf = leaf_hash(line)
         try:
-            self._journal_file.write(line + b"\n")
+            if self._mac_key is not None:
+                self._mac = _line_mac(self._mac_key, self._mac, line)
+                self._journal_file.write(self._mac.hex().encode("ascii") + b" " + line + b"\n")
+            else:
+                self._journal_file.write(line + b"\n")
             self._journal_file.flush()
             now = time.monotonic()
             if now - self._last_sync >= self.fsync_interval:
@@ -184,7 +300,8 @@ class AuditLog:
         except OSError as exc:
             raise OutputError(f"AuditLog: cannot append to {self._journal_path.name!r} in {str(self.directory)!r} ({exc.strerror or exc}); check free space.") from None
         index = self._range.size
-        self._range.append(leaf_hash(line))
+        self._range.append(leaf)
+        self._leaves.append(leaf)
         self.total_events += 1
         if self._range.size >= self.chunk_size:
             self.finalize()
@@ -210,10 +327,10 @@ class AuditLog:
         info = None
         with self._locked():
             if count:
-                info = self._write_chunk(journal, self._read_lines(journal, count), count, root, self._created_at)
+                info = self._write_chunk(journal, self._read_lines(journal, count), self._leaves, root, self._created_at)
                 self.chunks.append(info)
             self._discard_journal(journal, self._journal_lock)
-        self._journal_path, self._journal_lock, self._range = None, None, CompactRange()
+        self._journal_path, self._journal_lock, self._range, self._leaves = None, None, CompactRange(), []
         return info
 
     def close(self) -> Optional[ChunkInfo]:
@@ -228,18 +345,42 @@ class AuditLog:
 
     def write_summary(self, update) -> dict[str, Any]:
         """Read ``training_summary.json`` (or ``{}``), apply ``update(existing) -> new`` and write it atomically,
-        all under the directory lock, so two runs never lose each other's results."""
+        all under the directory lock, so two runs never lose each other's results. This only moves the file; use
+        :meth:`commit_summary` to put a new summary into the log."""
         path = self.directory / store.SUMMARY_NAME
         with self._locked():
-            existing: dict[str, Any] = {}
-            if path.exists():
-                try:
-                    existing = store.read_json_file(path, "training summary")
-                except DataError:
-                    existing = {}  # a broken summary is replaced; chunks, not the summary, are the evidence
-            new = update(existing)
+            new = update(self._read_summary(path))
             store.write_json_atomic(path, new)
         return new
+
+    def commit_summary(self, update, *, model_type: Optional[str] = None, run_id: Optional[str] = None) -> tuple[dict[str, Any], ChunkInfo]:
+        """Record a new ``training_summary.json`` in the log, then write the file; return ``(summary, chunk)``.
+
+        Under the directory lock: read the current summary (``{}`` when missing or unreadable), apply
+        ``update(existing) -> new``, append a ``training_summary`` event holding the new summary without its head
+        pointers (:data:`nethical.audit.summary.HEAD_KEYS`), finalize the open chunk, then write the file with the
+        pointers set to that chunk. So every summary a verifier sees must equal the last ``training_summary`` event
+        in the log: an edited ``metrics`` or ``promoted``, or an older summary put back, is detected.
+        """
+        from nethical.audit.summary import HEAD_KEYS, with_head  # summary imports nothing from here; kept local for clarity
+
+        path = self.directory / store.SUMMARY_NAME
+        with self._locked():
+            new = update(self._read_summary(path))
+            body = normalize_event({k: v for k, v in new.items() if k not in HEAD_KEYS})
+            event: dict[str, Any] = {"event_type": "training_summary", "timestamp": utc_now(), "summary": body}
+            if model_type is not None:
+                event["model_type"] = model_type
+            if run_id is not None or "run_id" in body:
+                event["run_id"] = run_id if run_id is not None else body["run_id"]
+            self.append(event)
+            info = self.finalize()
+            assert info is not None  # the summary event itself is pending
+            head = self._chain_head()
+            final = with_head(body, chunk_id=info.chunk_id, merkle_root=info.merkle_root, log_id=self.log_id,
+                              log_size=head.log_range.size, log_root=head.log_range.root().hex())
+            store.write_json_atomic(path, final)
+        return final, info
 
     # ------------------------------------------------------------------ internals
     def _locked(self):
@@ -251,18 +392,72 @@ class AuditLog:
                 f"{self._lock_timeout:.0f}s ({store.DIR_LOCK_NAME}); wait for it or use another --audit-path."
             ) from None
 
-    def _chain_head(self) -> Optional[tuple[int, str]]:
+    def _read_summary(self, path: Path) -> dict[str, Any]:
+        if not path.exists():
+            return {}
+        try:
+            return safejson.read_object(path, "training summary")
+        except DataError:
+            return {}  # a broken (or forged, oversized, deeply nested) summary is replaced; the log is the evidence
+
+    def _chain_head(self) -> Optional[_Head]:
         chunks = store.list_chunks(self.directory)
         if not chunks:
             return None
         last_id, path = chunks[-1]
-        if self._head_cache and self._head_cache[0] == last_id:
+        if self._head_cache and self._head_cache.chunk_id == last_id:
             return self._head_cache
-        cid, _, root, _, _ = store.chunk_header({**store.read_header(path), "events": []}, path)
+        header = store.read_header(path)
+        cid, _, root, _, _ = store.chunk_header({**header, "events": []}, path)
         if cid != last_id:
             raise DataError(f"audit chunk {path.name!r} says chunk_id {cid}, so the chain cannot be continued; run `nethical audit verify {self.directory}`.")
-        self._head_cache = (last_id, root)
+        log_id = header.get("log_id")
+        if log_id is None and header.get("format", store.CHUNK_FORMAT_V1) == store.CHUNK_FORMAT_V1:
+            rng = self._range_of_all(chunks)  # an older log without log fields: hash its events once
+        else:
+            rng = self._range_from_header(header, path)
+        self._head_cache = _Head(last_id, root.lower(), log_id, rng)
         return self._head_cache
+
+    def _range_from_header(self, header: Mapping[str, Any], path: Path) -> CompactRange:
+        bad = DataError(f"audit chunk {path.name!r}: its log fields (log_id, log_size, log_root, log_range) are missing or inconsistent, so the log cannot be continued; run `nethical audit verify {self.directory}`.")
+        if not is_log_id(header.get("log_id")) or not isinstance(header.get("log_range"), list):
+            raise bad
+        try:
+            rng = CompactRange.from_dict({"size": header.get("log_size"), "hashes": header["log_range"]})
+        except (TypeError, ValueError):
+            raise bad from None
+        if rng.size != header.get("log_size") or rng.root().hex() != str(header.get("log_root", "")).lower():
+            raise bad
+        return rng
+
+    def _range_of_all(self, chunks: list[tuple[int, Path]]) -> CompactRange:
+        rng = CompactRange()
+        for _, path in chunks:
+            split = store.split_chunk_bytes(store.read_bytes(path))
+            lines = split[1] if split is not None else [encode_event(e) for e in store.read_chunk(path)[1]]
+            for line in lines:
+                rng.append(leaf_hash(line))
+        return rng
+
+    def _log_identity(self, head: Optional[_Head]) -> str:
+        """The log id: the newest chunk's, else ``log.json``'s, else a new random one written to ``log.json``."""
+        path = self.directory / store.LOG_ID_NAME
+        stored = None
+        if path.exists():
+            data = safejson.read_object(path, "audit log id file", max_bytes=safejson.MAX_HEADER_BYTES, max_depth=2)
+            stored = data.get("log_id")
+            if not is_log_id(stored):
+                raise DataError(f"audit log id file {str(path)!r} holds no valid log_id (32 hex digits); restore it from a backup, or delete it when the directory holds no chunks.")
+        if head is not None and head.log_id is not None:
+            if stored is not None and stored != head.log_id:
+                raise DataError(f"audit directory {str(self.directory)!r}: {store.LOG_ID_NAME} names log {stored} but chunk {head.chunk_id} belongs to log {head.log_id}; the directory was mixed with another log, run `nethical audit verify {self.directory}`.")
+            return head.log_id
+        if stored is not None:
+            return stored
+        log_id = uuid.uuid4().hex
+        store.write_json_atomic(path, {"format": store.LOG_FORMAT, "log_id": log_id, "created_at": utc_now()})
+        return log_id
 
     def _open_journal(self) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -271,7 +466,12 @@ class AuditLog:
         lock = FileLock(str(path.with_suffix(".lock")), timeout=0)
         lock.acquire()  # fresh unique name: never contended; held until this journal is finalized
         self._created_at = utc_now()
-        header = {"journal": store.JOURNAL_FORMAT, "journal_id": self._journal_id, "created_at": self._created_at, "pid": os.getpid()}
+        header: dict[str, Any] = {"journal": store.JOURNAL_FORMAT, "journal_id": self._journal_id, "created_at": self._created_at,
+                                  "pid": os.getpid(), "log_id": self.log_id, "mac": None}
+        if self._mac_key is not None:
+            header["mac"] = "hmac-sha256"
+            self._mac = _header_mac(self._mac_key, header)
+            header["header_mac"] = self._mac.hex()
         try:
             f = open(path, "xb")
             f.write(json.dumps(header, separators=(",", ":")).encode() + b"\n")
@@ -289,13 +489,22 @@ class AuditLog:
         with open(path, "rb") as f:
             f.readline()  # header
             for _ in range(count):
-                yield f.readline().rstrip(b"\n")
+                line = f.readline().rstrip(b"\n")
+                if line[:1] != b"{":  # "<hex mac> {...}"
+                    line = line[_MAC_LEN + 1:]
+                yield line
 
-    def _write_chunk(self, journal: Path, lines: Iterable[bytes], count: int, root: str, created_at: str) -> ChunkInfo:
+    def _write_chunk(self, journal: Path, lines: Iterable[bytes], leaves: list[bytes], root: str, created_at: str,
+                     recovered: bool = False) -> ChunkInfo:
         head = self._chain_head()
-        chunk_id = head[0] + 1 if head else 1
-        prev_root = head[1] if head else None
+        chunk_id = head.chunk_id + 1 if head else 1
+        prev_root = head.root if head else None
+        log_range = CompactRange.from_dict(head.log_range.to_dict()) if head else CompactRange()
+        for leaf in leaves:
+            log_range.append(leaf)
+        log_root = log_range.root()
         finalized_at = utc_now()
+        count = len(leaves)
         header: dict[str, Any] = {
             "chunk_id": chunk_id,
             "prev_root": prev_root,
@@ -306,14 +515,26 @@ class AuditLog:
             "format": store.CHUNK_FORMAT,
             "leaf_encoding": store.LEAF_ENCODING,
             "journal_id": journal.stem[len("journal_"):],
+            "log_id": self.log_id,
+            "log_size": log_range.size,
+            "log_root": log_root.hex(),
+            "log_range": log_range.to_dict()["hashes"],
         }
+        if recovered:
+            header["recovered"] = True
         if self._signer is not None:
-            header["signature"] = sign_tree_head(self._signer, tree_head(chunk_id, count, root, finalized_at, prev_root))
+            body = checkpoint_body(self.log_id, log_range.size, log_root, [chunk_extension(chunk_id, root, finalized_at)])
+            header["signature"] = {
+                "algorithm": "ed25519",
+                "format": "c2sp-signed-note",
+                "key_fingerprint": key_fingerprint(self._signer.public_key()),
+                "note": sign_note(self._signer, body),
+            }
         path = self.directory / store.chunk_filename(chunk_id)
         if path.exists():  # never overwrite evidence (only possible if someone renamed chunks by hand)
             raise DataError(f"audit chunk {path.name!r} already exists but the chain head is chunk {chunk_id - 1}; run `nethical audit verify {self.directory}`.")
         store.write_atomic(path, store.chunk_bytes(header, lines))
-        self._head_cache = (chunk_id, root)
+        self._head_cache = _Head(chunk_id, root, self.log_id, log_range)
         return ChunkInfo(chunk_id, root, prev_root, count, path)
 
     def _discard_journal(self, journal: Path, lock: Optional[FileLock]) -> None:
@@ -329,6 +550,23 @@ class AuditLog:
         except FileNotFoundError:
             pass
 
+    def _set_aside(self, journal: Path, lock: Optional[FileLock]) -> None:
+        """Rename an orphan that did not authenticate to ``unverified_<id>.jsonl``: out of the log, kept for a human."""
+        target = self.directory / f"unverified_{journal.stem[len('journal_'):]}.jsonl"
+        try:
+            os.replace(journal, target)
+        except FileNotFoundError:
+            target = None
+        fsync_dir(self.directory)
+        if lock is not None:
+            lock.release()
+        try:
+            journal.with_suffix(".lock").unlink()
+        except FileNotFoundError:
+            pass
+        if target is not None:
+            self.set_aside.append(target)
+
     def _recover_orphans(self) -> None:
         for journal in store.list_journals(self.directory):
             if journal == self._journal_path:
@@ -341,13 +579,25 @@ class AuditLog:
             try:
                 if not journal.exists():
                     continue
-                content = read_journal(journal)
+                try:
+                    content = read_journal(journal, self._mac_key)
+                except OSError:
+                    content = None
                 journal_id = journal.stem[len("journal_"):]
-                if content.lines and not self._already_finalized(journal_id, content.header.get("created_at", "")):
+                if content is not None and content.lines and content.header.get("log_id") == self.log_id and \
+                        self._already_finalized(journal_id, str(content.header.get("created_at", ""))):
+                    self._discard_journal(journal, lock)  # crashed between writing its chunk and removing it
+                elif content is not None and not content.lines and not content.dropped_lines and not content.torn_bytes:
+                    self._discard_journal(journal, lock)  # a header and nothing else: nothing to keep
+                elif content is not None and content.authenticated and content.header.get("log_id") == self.log_id:
                     cr = CompactRange.of_lines(content.lines)
-                    info = self._write_chunk(journal, content.lines, cr.size, cr.root().hex(), content.header.get("created_at", ""))
+                    leaves = [leaf_hash(line) for line in content.lines]
+                    info = self._write_chunk(journal, content.lines, leaves, cr.root().hex(),
+                                             str(content.header.get("created_at", "")), recovered=True)
                     self.recovered.append(info)
-                self._discard_journal(journal, lock)
+                    self._discard_journal(journal, lock)
+                else:
+                    self._set_aside(journal, lock)
                 lock = None
             finally:
                 if lock is not None:
@@ -367,6 +617,13 @@ class AuditLog:
         return False
 
 
+def chunk_extension(chunk_id: int, root_hex: str, finalized_at: str) -> str:
+    """The checkpoint extension line naming the chunk: ``chunk <id> <base64 chunk root> <finalized_at>``."""
+    import base64
+
+    return f"chunk {chunk_id} {base64.b64encode(bytes.fromhex(root_hex)).decode('ascii')} {finalized_at}"
+
+
 def append_events(
     directory: str | os.PathLike[str],
     events: Iterable[Mapping[str, Any]],
@@ -380,8 +637,9 @@ def append_events(
 
     For callers outside a Lightning fit (e.g. the classic CLI's ``batch_start``/``batch_end`` for
     ``--model-type all``). Missing ``timestamp``, ``run_id`` and ``model_type`` fields are filled in. When
-    ``training_summary.json`` belongs to the same ``run_id``, its ``merkle_root`` and ``chunk_id`` move to the new
-    chain head so the summary keeps naming the newest root.
+    ``training_summary.json`` belongs to the same ``run_id``, its head pointers (``merkle_root``, ``chunk_id``,
+    ``log_size``, ``log_root``) move to the new chain head so the summary keeps naming the newest root; its content
+    is unchanged, so it still equals the last ``training_summary`` event in the log.
     """
     log = AuditLog(directory, chunk_size=chunk_size, signing_key=signing_key)
     for event in events:
@@ -396,9 +654,14 @@ def append_events(
         log.append(full)
     info = log.close() or log.last_chunk
     if info is not None and run_id is not None and (log.directory / store.SUMMARY_NAME).exists():
+        header = store.read_header(info.path)
+        log_size, log_root = header.get("log_size"), header.get("log_root")
+
         def _move_head(existing: dict[str, Any]) -> dict[str, Any]:
             if existing.get("run_id") == run_id:
                 existing = dict(existing, merkle_root=info.merkle_root, chunk_id=info.chunk_id)
+                if "log_size" in existing:
+                    existing.update(log_size=log_size, log_root=log_root)
             return existing
 
         log.write_summary(_move_head)

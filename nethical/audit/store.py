@@ -5,7 +5,9 @@
     DIR/chunk_000001.json        one finalized chunk (chunk ids are a 1-based sequence, zero-padded to 6 digits)
     DIR/journal_<id>.jsonl       the open chunk of a running (or crashed) writer: a header line, then one event per line
     DIR/journal_<id>.lock        held by the writer while it runs; a journal whose lock is free is an orphan
-    DIR/training_summary.json    the run summary (see nethical.audit.summary)
+    DIR/training_summary.json    the run summary (see nethical.audit.summary); its content is also an event in the log
+    DIR/log.json                 the log id, created when the log is first used (chunks carry it too)
+    DIR/unverified_<id>.jsonl    an orphaned journal that could not be authenticated: kept aside, never in the log
     DIR/.audit.lock              the directory lock, held only while a chunk is appended to the chain
 """
 
@@ -17,11 +19,16 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from nethical.audit import safejson
 from nethical.fileio import atomic_write_chunks
 from nethical.exceptions import DataError
 
-CHUNK_FORMAT = "nethical-audit-chunk/1"
-JOURNAL_FORMAT = "nethical-audit-journal/1"
+CHUNK_FORMAT = "nethical-audit-chunk/2"  # /2 adds log_id, log_size, log_root, log_range and a signed checkpoint
+CHUNK_FORMAT_V1 = "nethical-audit-chunk/1"
+JOURNAL_FORMAT = "nethical-audit-journal/2"  # /2: lines may carry a chained HMAC (see nethical.audit.log)
+LOG_FORMAT = "nethical-audit-log/1"
+LOG_ID_NAME = "log.json"
+UNVERIFIED_RE = re.compile(r"^unverified_([A-Za-z0-9_.-]+)\.jsonl$")
 LEAF_ENCODING = "rfc9162-sha256/canonical-json"
 CHUNK_RE = re.compile(r"^chunk_(\d+)\.json$")
 JOURNAL_RE = re.compile(r"^journal_([A-Za-z0-9_.-]+)\.jsonl$")
@@ -50,8 +57,14 @@ def list_journals(directory: Path) -> list[Path]:
     return sorted(directory / n for n in os.listdir(directory) if JOURNAL_RE.match(n))
 
 
+def list_unverified(directory: Path) -> list[Path]:
+    """Orphaned journals kept aside because they could not be authenticated (``unverified_<id>.jsonl``)."""
+    return sorted(directory / n for n in os.listdir(directory) if UNVERIFIED_RE.match(n))
+
+
 def read_json_file(path: Path, what: str = "audit chunk") -> dict[str, Any]:
-    """Parse a JSON object file; unreadable or non-JSON files raise a one-line :class:`DataError` (exit 2)."""
+    """Parse a JSON object file; unreadable, non-JSON, too deep or too large files raise a one-line
+    :class:`DataError` (exit 2)."""
     return parse_json_bytes(read_bytes(path, what), path, what)
 
 
@@ -75,8 +88,8 @@ def read_header(path: Path) -> dict[str, Any]:
         raise DataError(f"audit chunk {path.name!r} in {str(path.parent)!r} cannot be read ({exc.strerror or exc}); check its permissions.") from None
     if first.endswith(b",\n") and second.rstrip(b"\n") == _EVENTS_OPEN:
         try:
-            header = json.loads(first[:-2] + b"}")
-        except (ValueError, UnicodeDecodeError):
+            header = safejson.loads(first[:-2] + b"}", "chunk header", max_bytes=1 << 20, max_depth=4)
+        except DataError:
             header = None
         if isinstance(header, dict) and "events" not in header:
             return header
@@ -85,11 +98,16 @@ def read_header(path: Path) -> dict[str, Any]:
 
 
 def parse_json_bytes(raw: bytes, path: Path, what: str = "audit chunk") -> dict[str, Any]:
-    """Parse ``raw`` (the content of ``path``) as a JSON object, or raise a one-line :class:`DataError`."""
+    """Parse ``raw`` (the content of ``path``) as a JSON object, or raise a one-line :class:`DataError`.
+
+    Nesting is bounded (an event may nest :data:`safejson.MAX_DEPTH` levels; a chunk adds two) before parsing.
+    """
+    if safejson.nesting_depth(raw, safejson.MAX_DEPTH + 2) is not None:
+        raise DataError(f"{what} {path.name!r} in {str(path.parent)!r} nests JSON deeper than {safejson.MAX_DEPTH} levels per event (the audit limit); the file was damaged or forged, restore it from a backup.")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{what} {path.name!r} in {str(path.parent)!r} is not valid JSON ({exc}); restore it from a backup (nothing was changed).") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise DataError(f"{what} {path.name!r} in {str(path.parent)!r} is not valid JSON ({str(exc)[:120]}); restore it from a backup (nothing was changed).") from None
     if not isinstance(data, dict):
         raise DataError(f"{what} {path.name!r} in {str(path.parent)!r} holds a JSON {type(data).__name__}, not an object; restore it from a backup.")
     return data
@@ -161,8 +179,8 @@ def split_chunk_bytes(raw: bytes) -> Optional[tuple[dict[str, Any], list[bytes]]
     if len(parts) < 4 or parts[1] != _EVENTS_OPEN or parts[-1] != b"" or not parts[0].endswith(b","):
         return None
     try:
-        header = json.loads(parts[0][:-1] + b"}")
-    except (ValueError, UnicodeDecodeError):
+        header = safejson.loads(parts[0][:-1] + b"}", "chunk header", max_bytes=1 << 20, max_depth=4)
+    except DataError:
         return None
     if not isinstance(header, dict) or "events" in header:
         return None
@@ -176,3 +194,28 @@ def split_chunk_bytes(raw: bytes) -> Optional[tuple[dict[str, Any], list[bytes]]
     if any(not (line.startswith(b"{") and line.endswith(b"}")) for line in lines):
         return None
     return header, lines
+
+
+def check_event_line(line: bytes, path: Path, index: int) -> None:
+    """A stored event line within the audit limits (size, nesting), or a one-line :class:`DataError` naming it."""
+    safejson.check_bounds(line, f"audit chunk {path.name!r} in {str(path.parent)!r}: event {index}")
+
+
+def read_chunk(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(header, events)`` of a chunk file, every event parsed within the audit limits (for ``show`` and readers
+    that need the events themselves, not only their hashes)."""
+    raw = read_bytes(path)
+    split = split_chunk_bytes(raw)
+    if split is None:
+        data = parse_json_bytes(raw, path)
+        chunk_header(data, path)
+        return {k: v for k, v in data.items() if k != "events"}, data["events"]
+    header, lines = split
+    events = []
+    for i, line in enumerate(lines):
+        event = safejson.loads(line, f"audit chunk {path.name!r} in {str(path.parent)!r}: event {i}")
+        if not isinstance(event, dict):
+            raise DataError(f"audit chunk {path.name!r} in {str(path.parent)!r}: event {i} is not a JSON object; the file is malformed, restore it from a backup.")
+        events.append(event)
+    chunk_header({**header, "events": events}, path)
+    return header, events
