@@ -101,7 +101,7 @@ def test_fit_writes_verified_log_and_summary(tmp_path, caplog, capsys):
     events = _events(d)
     types = [e["event_type"] for e in events]
     assert types == ["training_start", "data_loaded", "data_split", "validation_metrics", "validation_metrics",
-                     "training_completed", "promotion_decision", "model_saved", "governance_summary"]
+                     "training_completed", "promotion_decision", "model_saved", "governance_summary", "training_summary"]
     for e in events:
         assert e["model_type"] == "logistic" and e["run_id"] == "test-run-1" and e["timestamp"].endswith("+00:00")
     by_type = {e["event_type"]: e for e in events}
@@ -119,8 +119,12 @@ def test_fit_writes_verified_log_and_summary(tmp_path, caplog, capsys):
     assert summary["merkle_root"] == chunk["merkle_root"] and summary["model_type"] == "logistic"
     assert summary["promoted"] is True and summary["metrics"]["f1"] == 0.8
     assert summary["results"]["logistic"]["saved_files"] == {"model.safetensors": "ab" * 32}
-    assert summary["governance"] == {"enabled": True, "data_violations": 1, "prediction_violations": 0,
-                                     "total_violations_detected": 1, "total_actions_blocked": 0, "by_category": {"pii": 1}}
+    block = {"enabled": True, "data_violations": 1, "prediction_violations": 0,
+             "total_violations_detected": 1, "total_actions_blocked": 0, "by_category": {"pii": 1}}
+    assert summary["governance"] == {**block, "by_model_type": {"logistic": block}}
+    # the summary is the chunk's last event (without its head pointers), and the log head is in the file
+    assert events[-1]["summary"] == {k: v for k, v in summary.items() if k not in ("merkle_root", "chunk_id", "log_id", "log_size", "log_root")}
+    assert (summary["log_id"], summary["log_size"], summary["log_root"]) == (chunk["log_id"], 10, chunk["log_root"])
     assert f"[INFO] Merkle root: {chunk['merkle_root']}" in capsys.readouterr().out
     assert main(["audit", "verify", str(d)]) == 0
 
@@ -158,7 +162,7 @@ def test_exception_finalizes_what_it_has(tmp_path, caplog, capsys):
     with caplog.at_level(logging.INFO), pytest.raises(RuntimeError, match="boom"):
         _fit(AuditLogCallback(enabled=True, audit_path=str(d)), module=TinyModule(fail_at_epoch=1))
     types = [e["event_type"] for e in _events(d)]
-    assert types == ["training_start", "data_loaded", "data_split", "validation_metrics", "training_failed"]
+    assert types == ["training_start", "data_loaded", "data_split", "validation_metrics", "training_failed", "training_summary"]
     assert not list(d.glob("journal_*"))
     summary = json.loads((d / "training_summary.json").read_text())
     assert summary["promoted"] is False and summary["results"]["logistic"]["decision"] == "FAILED"

@@ -217,9 +217,10 @@ def test_signing_and_public_key_verification(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     d = _make_log(tmp_path / "log", signing_key=keys / "audit.key")
     chunk = _load(d / "chunk_000001.json")
-    assert chunk["signature"]["algorithm"] == "ed25519"
-    assert chunk["signature"]["tree_head"] == {"chunk_id": 1, "tree_size": 4, "root_hash": chunk["merkle_root"],
-                                               "timestamp": chunk["finalized_at"], "prev_root": None}
+    assert chunk["signature"]["algorithm"] == "ed25519" and chunk["signature"]["format"] == "c2sp-signed-note"
+    body = chunk["signature"]["note"].split("\n\n")[0].split("\n")
+    assert body[:3] == [f"nethical.audit/{chunk['log_id']}", "4", base64.b64encode(bytes.fromhex(chunk["log_root"])).decode()]
+    assert body[3] == f"chunk 1 {base64.b64encode(bytes.fromhex(chunk['merkle_root'])).decode()} {chunk['finalized_at']}"
     assert "PRIVATE" not in (d / "chunk_000001.json").read_text()
     assert main(["audit", "verify", str(d), "--public-key", str(keys / "audit.pub")]) == 0
     assert "3 signatures valid" in capsys.readouterr().out
@@ -228,7 +229,9 @@ def test_signing_and_public_key_verification(tmp_path, capsys):
     assert "signature does not verify" in capsys.readouterr().out
     # re-rooting a chunk and its signed head without the key is caught by the signature
     c = _load(d / "chunk_000003.json")
-    c["signature"]["value"] = base64.b64encode(b"\x00" * 64).decode()
+    body, _, sig = c["signature"]["note"].partition("\n\n")
+    name, blob = sig.split(" ")[1:3]
+    c["signature"]["note"] = f"{body}\n\n\u2014 {name} {base64.b64encode(base64.b64decode(blob)[:4] + bytes(64)).decode()}\n"
     _save(d / "chunk_000003.json", c)
     assert main(["audit", "verify", str(d), "--public-key", str(keys / "audit.pub")]) == 1
     assert "chunk_000003.json (chunk 3): the Ed25519 signature does not verify" in capsys.readouterr().out

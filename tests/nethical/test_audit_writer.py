@@ -76,7 +76,7 @@ _WRITER = textwrap.dedent(
     """
     import sys, time
     from nethical.audit import AuditLog
-    log = AuditLog(sys.argv[1], chunk_size=int(sys.argv[3]), fsync_interval=0)
+    log = AuditLog(sys.argv[1], chunk_size=int(sys.argv[3]), fsync_interval=0, signing_key=(sys.argv[6] if len(sys.argv) > 6 else None))
     for i in range(int(sys.argv[2])):
         log.append({"event_type": "e", "writer": sys.argv[4], "i": i})
     print("ready", flush=True)
@@ -87,12 +87,21 @@ _WRITER = textwrap.dedent(
 )
 
 
-def _run_writer(d, n, chunk, name, mode):
-    return subprocess.Popen([sys.executable, "-c", _WRITER, str(d), str(n), str(chunk), name, mode], cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+def _run_writer(d, n, chunk, name, mode, key=None):
+    extra = [str(key)] if key else []
+    return subprocess.Popen([sys.executable, "-c", _WRITER, str(d), str(n), str(chunk), name, mode, *extra], cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
-def test_killed_writer_leaves_a_prefix_that_verifies_and_is_recovered(tmp_path):
-    proc = _run_writer(tmp_path, 5, 1000, "a", "hang")
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory):
+    from nethical.audit.signing import generate_keypair
+
+    key, _ = generate_keypair(tmp_path_factory.mktemp("keys") / "audit")
+    return key
+
+
+def test_killed_writer_leaves_a_prefix_that_verifies_and_is_recovered(tmp_path, signing_key):
+    proc = _run_writer(tmp_path, 5, 1000, "a", "hang", key=signing_key)
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -103,12 +112,29 @@ def test_killed_writer_leaves_a_prefix_that_verifies_and_is_recovered(tmp_path):
     report = verify_directory(tmp_path)
     assert report.ok and report.pending_events == 5
     assert any("5 events not yet finalized" in n and "cut off" in n for n in report.notes)
-    log = AuditLog(tmp_path)  # the next run finalizes the orphan first
-    assert [i.event_count for i in log.recovered] == [5]
+    log = AuditLog(tmp_path, signing_key=signing_key)  # the next run finalizes the authenticated orphan first
+    assert [i.event_count for i in log.recovered] == [5] and log.set_aside == []
     assert not list(tmp_path.glob("journal_*.jsonl"))
     chunk = _chunks(tmp_path)[0]
     assert [e["i"] for e in chunk["events"]] == [0, 1, 2, 3, 4]
-    assert verify_directory(tmp_path).ok
+    assert chunk["recovered"] is True and "note" in chunk["signature"]
+    assert verify_directory(tmp_path, public_key=signing_key.with_suffix(".pub")).ok
+
+
+def test_killed_unsigned_writer_is_kept_aside_not_logged(tmp_path):
+    """Without a signing key nothing can authenticate an orphaned journal: it is renamed, never added to the log."""
+    proc = _run_writer(tmp_path, 3, 1000, "a", "hang")
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    log = AuditLog(tmp_path)
+    assert log.recovered == [] and [p.name.startswith("unverified_") for p in log.set_aside] == [True]
+    assert not list(tmp_path.glob("chunk_*.json")) and not list(tmp_path.glob("journal_*"))
+    log.append({"event_type": "next_run"})
+    log.close()
+    report = verify_directory(tmp_path)
+    assert report.ok and report.events == 1
+    assert any("did not authenticate, kept aside" in n for n in report.notes)
 
 
 def test_live_journal_of_another_writer_is_not_stolen(tmp_path):
@@ -153,14 +179,16 @@ def test_append_events_and_summary_head(tmp_path):
     with AuditLog(tmp_path) as log:
         log.append({"event_type": "training_start", "run_id": "r1"})
     info = log.last_chunk
-    log.write_summary(lambda old: merge_summary(old, run_id="r1", model_type="logistic", result={"promoted": True, "metrics": {"f1": 0.9}},
-                                                governance=None, merkle_root=info.merkle_root, chunk_id=info.chunk_id, timestamp="t", audit_dir=str(tmp_path)))
+    _, info = log.commit_summary(lambda old: merge_summary(old, run_id="r1", model_type="logistic", result={"promoted": True, "metrics": {"f1": 0.9}},
+                                                           governance=None, timestamp="t", audit_dir=str(tmp_path)))
+    assert info.chunk_id == 2
     batch = append_events(tmp_path, [{"event_type": "batch_end", "models": 1}], run_id="r1")
-    assert batch.chunk_id == 2 and batch.prev_root == info.merkle_root
-    event = _chunks(tmp_path)[1]["events"][0]
+    assert batch.chunk_id == 3 and batch.prev_root == info.merkle_root
+    event = _chunks(tmp_path)[2]["events"][0]
     assert event["run_id"] == "r1" and event["timestamp"].endswith("+00:00")
     summary = json.loads((tmp_path / "training_summary.json").read_text())
-    assert summary["merkle_root"] == batch.merkle_root and summary["chunk_id"] == 2
+    assert summary["merkle_root"] == batch.merkle_root and summary["chunk_id"] == 3
+    assert summary["log_size"] == 3 and summary["log_root"] == _chunks(tmp_path)[2]["log_root"]
     assert verify_directory(tmp_path).ok
     with pytest.raises(DataError, match="event_type"):
         append_events(tmp_path, [{"x": 1}])
@@ -172,16 +200,34 @@ def test_merge_summary_single_and_all():
                                     "total_actions_blocked": 0, "by_category": {"pii": 3}, "extra": "dropped"},
                         merkle_root="aa", chunk_id=1, timestamp="t", audit_dir="d")
     assert one["model_type"] == "logistic" and one["promoted"] is True and one["metrics"] == {"f1": 0.8}
-    assert one["governance"] == {"enabled": True, "data_violations": 2, "prediction_violations": 1, "total_violations_detected": 3,
-                                 "total_actions_blocked": 0, "by_category": {"pii": 3}}
+    block = {"enabled": True, "data_violations": 2, "prediction_violations": 1, "total_violations_detected": 3,
+             "total_actions_blocked": 0, "by_category": {"pii": 3}}
+    assert one["governance"] == {**block, "by_model_type": {"logistic": block}}
     two = merge_summary(one, run_id="r", model_type="anomaly", result={"promoted": False, "metrics": {"f1": 0.5}},
                         governance=None, merkle_root="bb", chunk_id=2, timestamp="t2", audit_dir="d")
     assert two["model_type"] == "all" and sorted(two["results"]) == ["anomaly", "logistic"]
     assert two["promoted"] is True and two["promoted_models"] == ["logistic"] and two["merkle_root"] == "bb"
     assert two["governance"]["enabled"] is True  # kept from the earlier fit of the same run
+    assert two["governance"]["by_model_type"] == {"anomaly": {"enabled": False}, "logistic": block}
     other = merge_summary(two, run_id="r2", model_type="anomaly", result={"promoted": False}, governance=None,
                           merkle_root="cc", chunk_id=3, timestamp="t3", audit_dir="d")
-    assert list(other["results"]) == ["anomaly"] and other["governance"] == {"enabled": False}
+    assert list(other["results"]) == ["anomaly"] and other["governance"]["enabled"] is False
+    assert other["governance"]["by_model_type"] == {"anomaly": {"enabled": False}}
+
+
+def test_model_type_all_summary_holds_each_type_and_the_total():
+    """Issue #13 req. 6: one governance block per model type and their total, not only the last type's numbers."""
+    summary: dict = {}
+    counts = {"logistic": (33, 0, {"pii": 30, "toxicity": 3}), "mlp": (0, 2, {"pii": 2}), "anomaly": (0, 0, {})}
+    for mt, (data_v, pred_v, cats) in counts.items():
+        gov = {"data_violations": data_v, "prediction_violations": pred_v, "total_violations_detected": data_v + pred_v,
+               "total_actions_blocked": 0, "by_category": cats}
+        summary = merge_summary(summary, run_id="r", model_type=mt, result={"promoted": False}, governance=gov, timestamp="t", audit_dir="d")
+    g = summary["governance"]
+    assert g["data_violations"] == 33 and g["prediction_violations"] == 2 and g["total_violations_detected"] == 35
+    assert g["by_category"] == {"pii": 32, "toxicity": 3}
+    assert sorted(g["by_model_type"]) == ["anomaly", "logistic", "mlp"]
+    assert g["by_model_type"]["logistic"]["data_violations"] == 33 and g["by_model_type"]["mlp"]["prediction_violations"] == 2
 
 
 def test_chain_head_reads_a_chunk_header_only(tmp_path):
