@@ -396,7 +396,7 @@ def _check_summary(d: Path, parsed: list[_Parsed], log_id: Optional[str], proble
                 problems.append(f"{store.SUMMARY_NAME}: merkle_root {_short(str(s_root))} is not chunk {s_chunk}'s root: the summary or the chunk was edited")
             for key in ("log_id", "log_size", "log_root"):
                 if key in summary and summary[key] != named.header.get(key):
-                    problems.append(f"{store.SUMMARY_NAME}: {key} {str(summary[key])[:40]!r} is not chunk {s_chunk}'s ({str(named.header.get(key))[:40]!r}): the summary was edited or belongs to another log")
+                    problems.append(f"{store.SUMMARY_NAME}: {key} {str(summary[key])[:64]} is not chunk {s_chunk}'s ({str(named.header.get(key))[:64]}): the summary was edited or belongs to another log")
         elif s_chunk > parsed[-1].fid:
             problems.append(f"{store.SUMMARY_NAME}: names chunk {s_chunk} but the chain ends at chunk {parsed[-1].fid}: chunks at the end were deleted")
     elif s_root is not None and str(s_root).lower() not in {p.root for p in parsed}:
