@@ -248,3 +248,19 @@ def test_ddp_spawn_rank_zero_writes_once(tmp_path):
     assert [e["epoch"] for e in events if e["event_type"] == "validation_metrics"] == [0, 1]
     assert {e["run_id"] for e in events} == {"test-run-1"}
     assert verify_directory(d).ok
+
+
+def test_bombs_left_in_the_audit_dir_do_not_stop_the_next_fit(tmp_path, capsys):
+    """#20: a 200,000-deep JSON summary and journal used to kill every later audited run on the directory."""
+    d = tmp_path / "audit"
+    _fit(AuditLogCallback(enabled=True, audit_path=str(d)), max_epochs=1)
+    bomb = b"[" * 200_000 + b"]" * 200_000
+    (d / "training_summary.json").write_bytes(b'{"run_id":"x","metrics":' + bomb + b"}")
+    (d / "journal_20260101T000000000000Z_1_b0b0b0b0.jsonl").write_bytes(b'{"journal":"nethical-audit-journal/2"}\n{"e":' + bomb + b"}\n")
+    os.environ[RUN_ID_ENV] = "test-run-2"
+    _fit(AuditLogCallback(enabled=True, audit_path=str(d)), max_epochs=1, extra=[FakeGate()])
+    out = capsys.readouterr().out
+    assert "Audit: kept aside unverified_20260101T000000000000Z_1_b0b0b0b0.jsonl" in out
+    assert json.loads((d / "training_summary.json").read_text())["run_id"] == "test-run-2"
+    assert (d / "unverified_20260101T000000000000Z_1_b0b0b0b0.jsonl").exists()
+    assert main(["audit", "verify", str(d)]) == 0
