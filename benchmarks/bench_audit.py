@@ -27,7 +27,7 @@ from nethical.audit import AuditLog, verify_directory  # noqa: E402
 from nethical.audit.canonical import canonical_bytes  # noqa: E402
 from nethical.audit.merkle import inclusion_proof, leaf_hash, root, verify_inclusion  # noqa: E402
 from nethical.audit.tree import MerkleTree  # noqa: E402
-from nethical.audit.verify import _root_of, build_proof  # noqa: E402
+from nethical.audit.verify import _leaves_of, build_proof  # noqa: E402
 
 
 def make_event(i: int) -> dict:
@@ -60,11 +60,11 @@ def bench_floor(n: int, batch: int = 100_000) -> tuple[float, float, int]:
     return leaf_s, leaf_s + node_s, total_bytes
 
 
-def bench_append(directory: Path, n: int, chunk_size: int) -> tuple[float, float]:
+def bench_append(directory: Path, n: int, chunk_size: int, signing_key=None) -> tuple[float, float]:
     """(wall seconds, process CPU seconds) to append ``n`` events, chunks finalized (fsync'd) along the way."""
     events = (make_event(i) for i in range(n))
     t, c = time.perf_counter(), time.process_time()
-    with AuditLog(directory, chunk_size=chunk_size) as log:
+    with AuditLog(directory, chunk_size=chunk_size, signing_key=signing_key) as log:
         for event in events:
             log.append(event)
     return time.perf_counter() - t, time.process_time() - c
@@ -108,10 +108,18 @@ def main() -> int:
         report = verify_directory(tmp / "log")
         verify_s, verify_cpu = time.perf_counter() - t, time.process_time() - c
         assert report.ok and report.events == n
+        from nethical.audit.signing import generate_keypair
+
+        key, pub = generate_keypair(tmp / "bench")
+        signed_s, signed_cpu = bench_append(tmp / "signed", n, args.chunk_size, signing_key=key)
+        t, c = time.perf_counter(), time.process_time()
+        signed_report = verify_directory(tmp / "signed", public_key=pub)
+        signed_verify_s, signed_verify_cpu = time.perf_counter() - t, time.process_time() - c
+        assert signed_report.ok and signed_report.signatures_checked == -(-n // args.chunk_size)
         t = time.perf_counter()  # the fallback path: full JSON parse + canonical re-encoding of every event
         for chunk in sorted((tmp / "log").glob("chunk_*.json")):
             events = json.loads(chunk.read_bytes())["events"]
-            _root_of(events)
+            _leaves_of(events)
         slow_s = time.perf_counter() - t
         gc.collect()
         proofs = bench_proofs(n)
@@ -135,7 +143,9 @@ def main() -> int:
     print(f"| Floor: SHA-256 leaf hashes of the same bytes (hashlib only) | {leaf_floor:.2f} s | | {n / leaf_floor:,.0f} ev/s | 1.0x |")
     print(f"| Floor: leaves + all RFC 9162 node hashes (hashlib only) | {tree_floor:.2f} s | | {n / tree_floor:,.0f} ev/s | {tree_floor / leaf_floor:.1f}x |")
     print(f"| `AuditLog.append` (canonical JSON, journal write + flush per event, leaf, O(log n) root; {n // args.chunk_size} chunks finalized with fsync) | {append_s:.2f} s | {append_cpu:.2f} s | {n / append_s:,.0f} ev/s | {append_s / leaf_floor:.1f}x |")
-    print(f"| `verify_directory` = `nethical audit verify` ({n // args.chunk_size} chunk files: read, hash raw canonical lines, roots, chain) | {verify_s:.2f} s | {verify_cpu:.2f} s | {n / verify_s:,.0f} ev/s | {verify_s / leaf_floor:.1f}x |")
+    print(f"| `verify_directory` = `nethical audit verify` ({n // args.chunk_size} chunk files: read, bound-check and hash raw canonical lines, chunk and log roots, chain, summary) | {verify_s:.2f} s | {verify_cpu:.2f} s | {n / verify_s:,.0f} ev/s | {verify_s / leaf_floor:.1f}x |")
+    print(f"| `AuditLog.append` with `--audit-signing-key` (+ chained HMAC per journal line, signed checkpoint per chunk) | {signed_s:.2f} s | {signed_cpu:.2f} s | {n / signed_s:,.0f} ev/s | {signed_s / leaf_floor:.1f}x |")
+    print(f"| `nethical audit verify --public-key` of that log (+ {signed_report.signatures_checked} Ed25519 checkpoint signatures) | {signed_verify_s:.2f} s | {signed_verify_cpu:.2f} s | {n / signed_verify_s:,.0f} ev/s | {signed_verify_s / leaf_floor:.1f}x |")
     print(f"| verify fallback for re-formatted/tampered files: full JSON parse + canonical re-encoding + hash | {slow_s:.2f} s | | {n / slow_s:,.0f} ev/s | {slow_s / leaf_floor:.1f}x |")
     print(f"| `MerkleTree` build over {n:,} leaf hashes (once) | {proofs['build']:.2f} s | | | |")
     print(f"| Inclusion proof from the built tree (mean of 10,000) | {proofs['proof'] * 1e6:.1f} µs | | | |")

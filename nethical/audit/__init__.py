@@ -1,4 +1,5 @@
-"""Tamper-evident audit logs: RFC 9162 Merkle chunks chained by ``prev_root`` (no Lightning needed).
+"""Tamper-evident audit logs: RFC 9162 Merkle chunks chained by ``prev_root``, all of them one log with an id and
+signed C2SP checkpoints (no Lightning needed).
 
 See ``docs/audit.md`` for the file format, the guarantees and the command line (``nethical audit ...``).
 """
@@ -19,7 +20,7 @@ from nethical.audit.merkle import (
 )
 from nethical.audit.summary import governance_block, merge_summary
 from nethical.audit.tree import MerkleTree
-from nethical.audit.verify import VerifyReport, build_proof, verify_directory
+from nethical.audit.verify import RememberedHead, VerifyReport, build_proof, verify_directory
 
 __all__ = [
     "AuditLog",
@@ -27,6 +28,7 @@ __all__ = [
     "CompactRange",
     "EMPTY_ROOT",
     "MerkleTree",
+    "RememberedHead",
     "VerifyReport",
     "append_events",
     "build_proof",
