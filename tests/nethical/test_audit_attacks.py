@@ -382,3 +382,11 @@ def test_bad_remembered_head_input_exits_2(tmp_path, capsys):
     state.write_bytes(b"[" * DEEP)
     assert main(["audit", "verify", str(d), "--state", str(state)]) == 2
     _one_line_error(capsys, "--state")
+
+
+def test_summary_event_that_fills_a_chunk_is_committed(tmp_path):
+    d = tmp_path / "audit"
+    _run(d, "r1", n=3, chunk_size=4)  # the summary is the 4th event: append finalizes the chunk itself
+    summary = json.loads((d / "training_summary.json").read_text())
+    assert summary["chunk_id"] == 1 and _chunk_events(d, 1)[-1]["event_type"] == "training_summary"
+    assert verify_directory(d).ok
