@@ -197,7 +197,11 @@ def split_chunk_bytes(raw: bytes) -> Optional[tuple[dict[str, Any], list[bytes]]
 
 
 def check_event_line(line: bytes, path: Path, index: int) -> None:
-    """A stored event line within the audit limits (size, nesting), or a one-line :class:`DataError` naming it."""
+    """A stored event line within the audit limits (size, nesting), or a one-line :class:`DataError` naming it.
+
+    The common case (short, shallow) costs two ``bytes.count`` calls; the message is only built on failure."""
+    if len(line) <= safejson.MAX_EVENT_BYTES and line.count(b"[") + line.count(b"{") <= safejson.MAX_DEPTH:
+        return
     safejson.check_bounds(line, f"audit chunk {path.name!r} in {str(path.parent)!r}: event {index}")
 
 

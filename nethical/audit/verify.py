@@ -128,15 +128,15 @@ def _parse_chunk(raw: bytes, path: Path) -> _Parsed:
         except DataError:
             split = None
     if split is not None:
-        leaves = []
-        summary = None
         for i, line in enumerate(lines):
             store.check_event_line(line, path, i)
-            leaves.append(leaf_hash(line))
-            if _SUMMARY_MARK in line:
-                event = safejson.loads(line, f"audit chunk {path.name!r}: event {i}")
-                if isinstance(event, dict) and event.get("event_type") == "training_summary":
-                    summary = event
+        leaves = [leaf_hash(line) for line in lines]
+        summary = None
+        for i in (i for i in range(len(lines) - 1, -1, -1) if _SUMMARY_MARK in lines[i]):
+            event = safejson.loads(lines[i], f"audit chunk {path.name!r}: event {i}")
+            if isinstance(event, dict) and event.get("event_type") == "training_summary":
+                summary = event
+                break
         recomputed = CompactRange.of_leaves(leaves).root().hex()
         if recomputed == root.lower():
             return _Parsed(0, path, cid, prev, root.lower(), count, header, leaves, recomputed, None, summary)

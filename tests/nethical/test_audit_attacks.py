@@ -335,7 +335,7 @@ def test_checkpoint_is_a_c2sp_signed_note_any_verifier_can_check(tmp_path, keys)
     assert raw[:4] == hashlib.sha256(b"nethical-audit\n\x01" + pub_raw).digest()[:4] == key_id(public)
     public.verify(raw[4:], body.encode())  # raises InvalidSignature when wrong
     vkey = verifier_key(public)
-    assert vkey.split("+")[:2] == ["nethical-audit", raw[:4].hex()] and base64.b64decode(vkey.split("+")[2]) == b"\x01" + pub_raw
+    assert vkey.split("+", 2)[:2] == ["nethical-audit", raw[:4].hex()] and base64.b64decode(vkey.split("+", 2)[2]) == b"\x01" + pub_raw
 
 
 def _write_v1_log(d: Path, n_chunks: int = 2, per_chunk: int = 3) -> list[bytes]:
