@@ -445,9 +445,16 @@ class AuditLog:
         path = self.directory / store.LOG_ID_NAME
         stored = None
         if path.exists():
-            data = safejson.read_object(path, "audit log id file", max_bytes=safejson.MAX_HEADER_BYTES, max_depth=2)
+            try:
+                data = safejson.read_object(path, "audit log id file", max_bytes=safejson.MAX_HEADER_BYTES, max_depth=2)
+            except DataError:
+                if head is not None and head.log_id is not None:
+                    return head.log_id  # the chunks name the log; `verify` reports the damaged file
+                raise
             stored = data.get("log_id")
             if not is_log_id(stored):
+                if head is not None and head.log_id is not None:
+                    return head.log_id
                 raise DataError(f"audit log id file {str(path)!r} holds no valid log_id (32 hex digits); restore it from a backup, or delete it when the directory holds no chunks.")
         if head is not None and head.log_id is not None:
             if stored is not None and stored != head.log_id:
