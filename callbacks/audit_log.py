@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,6 +27,7 @@ ONCE_PER_RUN = frozenset({"training_start", "data_loaded", "data_split"})
 ONCE_PER_STEP = frozenset({"validation_metrics", "training_completed", "promotion_decision", "model_saved", "governance_summary"})
 _SECRET_KEY = re.compile(r"(^|[_\-.])(password|passwd|passphrase|secret|token|api[_-]?key|key|credentials?|auth)$", re.IGNORECASE)
 _RESERVED = ("event_type", "timestamp", "run_id")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def dedup_key(event: dict[str, Any]) -> str:
@@ -109,6 +111,7 @@ class AuditLogCallback(Callback):
         self._resumed = False
         self._facts: dict[str, dict[str, Any]] = {}
         self._last_val: dict[str, float] = {}
+        self._journal_secrets: list[str] = []  # hex per-run journal HMAC secrets, this process's last (unsigned runs)
 
     @property
     def state_key(self) -> str:
@@ -154,6 +157,8 @@ class AuditLogCallback(Callback):
         if self._flushed:
             return
         self._flushed = True
+        if trainer.is_global_zero:
+            self._recover()  # after a checkpoint (if any) was loaded: its secrets authenticate earlier journals
         if self._resumed and trainer.is_global_zero and self._log is not None:
             self._written |= self._keys_on_disk()
         queue, self._queue = self._queue, []
@@ -188,13 +193,13 @@ class AuditLogCallback(Callback):
         run_id = get_run_id()
         self._run_ids = [run_id]
         self._started_at = utc_now()
+        secret = secrets.token_bytes(32)
+        self._journal_secrets = [secret.hex()]
         if trainer.is_global_zero:
-            self._log = AuditLog(self.audit_path, chunk_size=self.chunk_size, signing_key=self.signing_key)
-            for info in self._log.recovered:
-                _say(f"Audit: finalized an interrupted run's authenticated journal as chunk {info.chunk_id} ({info.event_count} events).")
-            for path in self._log.set_aside:
-                _say(f"Audit: kept aside {path.name}: an interrupted or unknown writer's journal that does not authenticate "
-                     "with this log's signing key; it is not part of the log (see docs/audit.md).")
+            # orphaned journals are handled in _flush, after a resumed fit has loaded the earlier processes' secrets
+            self._log = AuditLog(self.audit_path, chunk_size=self.chunk_size, signing_key=self.signing_key,
+                                 recover=False, journal_secret=secret)
+
         dm = trainer.datamodule
         hparams = _safe(dict(getattr(pl_module, "hparams", {}) or {}))
         self.record_event(trainer, pl_module, "training_start", {
@@ -210,6 +215,15 @@ class AuditLogCallback(Callback):
                 "split_strategy": getattr(dm, "split_strategy", None),
                 "seed": getattr(dm, "seed", None),
             })
+
+    def _recover(self) -> None:
+        if self._log is not None:
+            self._log.recover_orphans([bytes.fromhex(s) for s in self._journal_secrets])
+            for info in self._log.recovered:
+                _say(f"Audit: finalized an interrupted run's authenticated journal as chunk {info.chunk_id} ({info.event_count} events).")
+            for path in self._log.set_aside:
+                _say(f"Audit: kept aside {path.name}: an interrupted or unknown writer's journal that does not authenticate "
+                     "with this log's signing key or this run's checkpoint; it is not part of the log (see docs/audit.md).")
 
     def on_train_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         if self.enabled:
@@ -312,6 +326,9 @@ class AuditLogCallback(Callback):
             "written_keys": sorted(self._written),
             "event_count": self._event_count,
             "started_at": self._started_at,
+            # per-run journal HMAC secrets (hex): lets a fit resumed from this checkpoint authenticate, and so recover,
+            # the journal of a process that crashed; the checkpoint lives outside the audit directory
+            "journal_secrets": list(self._journal_secrets),
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -322,6 +339,9 @@ class AuditLogCallback(Callback):
         self._run_ids = previous + self._run_ids
         self._started_at = state_dict.get("started_at") or self._started_at
         self._event_count = int(state_dict.get("event_count", 0))
+        earlier = [x for x in state_dict.get("journal_secrets", []) or []
+                   if isinstance(x, str) and _HEX64.match(x) and x not in self._journal_secrets]
+        self._journal_secrets = (earlier + self._journal_secrets)[-64:]  # this process's own secret stays last
         self._resumed = True
 
     def _written_before_flush(self) -> set[str]:

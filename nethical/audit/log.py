@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from filelock import FileLock, Timeout
 
@@ -69,6 +69,16 @@ def journal_mac_key(private_key, log_id: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nethical-audit journal mac v1 " + log_id.encode()).derive(raw)
 
 
+def run_secret_mac_key(secret: bytes, log_id: str) -> bytes:
+    """The journal HMAC key of an unsigned run: HKDF-SHA256 of a random per-run secret (kept in the run's Lightning
+    checkpoints, outside the audit directory), bound to the log id. A resumed fit, which loads that checkpoint, can
+    therefore authenticate the journal its crashed process left; nobody holding only the audit directory can."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nethical-audit run journal mac v1 " + log_id.encode()).derive(secret)
+
+
 def _header_mac(key: bytes, header: Mapping[str, Any]) -> bytes:
     body = {k: v for k, v in header.items() if k != "header_mac"}
     return hmac.new(key, b"nethical-audit journal header\x00" + encode_event(body), hashlib.sha256).digest()
@@ -79,13 +89,13 @@ def _line_mac(key: bytes, previous: bytes, line: bytes) -> bytes:
     return hmac.new(key, previous + line, hashlib.sha256).digest()
 
 
-def read_journal(path: Path, mac_key: Optional[bytes] = None) -> Journal:
+def read_journal(path: Path, mac_key: Optional[bytes] | Sequence[bytes] = None) -> Journal:
     """Parse a journal: the header line, then event lines up to the first incomplete, oversized, too deeply nested or
     invalid one. Never raises on content (only :class:`OSError` when the file cannot be opened): a damaged or forged
     journal shows as dropped lines and ``authenticated=False``.
 
-    With ``mac_key`` the header's ``header_mac`` and every line's chained HMAC are checked; ``authenticated`` is
-    ``True`` only when all of them verify and no complete line was dropped.
+    With ``mac_key`` (one key or several to try) the header's ``header_mac`` and every line's chained HMAC are
+    checked; ``authenticated`` is ``True`` only when all of them verify under one key and no complete line was dropped.
     """
     header: dict[str, Any] = {}
     lines: list[bytes] = []
@@ -135,19 +145,23 @@ def read_journal(path: Path, mac_key: Optional[bytes] = None) -> Journal:
                 continue
             lines.append(line)
             macs.append(mac or b"")
+    keys = [mac_key] if isinstance(mac_key, (bytes, bytearray)) else list(mac_key or [])
     authenticated = False
-    if mac_key is not None and header.get("mac") == "hmac-sha256" and not dropped:
+    if keys and header.get("mac") == "hmac-sha256" and not dropped:
         try:
             expected = bytes.fromhex(str(header.get("header_mac", "")))
         except ValueError:
             expected = b""
-        previous = _header_mac(mac_key, header)
-        authenticated = hmac.compare_digest(previous, expected)
-        for line, mac in zip(lines, macs):
-            if not authenticated:
+        for key in keys:
+            previous = _header_mac(key, header)
+            authenticated = hmac.compare_digest(previous, expected)
+            for line, mac in zip(lines, macs):
+                if not authenticated:
+                    break
+                previous = _line_mac(key, previous, line)
+                authenticated = hmac.compare_digest(previous, mac)
+            if authenticated:
                 break
-            previous = _line_mac(mac_key, previous, line)
-            authenticated = hmac.compare_digest(previous, mac)
     return Journal(header, lines, dropped, torn, authenticated, tuple(macs) if authenticated else ())
 
 
@@ -190,7 +204,11 @@ class AuditLog:
             journal lines an HMAC.
         lock_timeout: seconds to wait for the directory lock before failing with :class:`OutputError`.
         fsync_interval: seconds between ``fsync`` calls of the open journal (0 = after every event).
-        recover: handle orphaned journals on open (default ``True``).
+        recover: handle orphaned journals on open (default ``True``); ``False`` leaves them to
+            :meth:`recover_orphans`, which can also try per-run secrets of earlier processes.
+        journal_secret: without a signing key, a random per-run secret that keys this writer's journal HMAC
+            (:func:`run_secret_mac_key`); the audit callback keeps it in its checkpoint state so a resumed fit can
+            recover the journal of the process that crashed.
 
     Example:
         >>> with AuditLog(tmp_dir, chunk_size=1000) as log:      # doctest: +SKIP
@@ -207,6 +225,7 @@ class AuditLog:
         lock_timeout: float = 120.0,
         fsync_interval: float = 1.0,
         recover: bool = True,
+        journal_secret: Optional[bytes] = None,
     ) -> None:
         if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
             raise ConfigError(f"AuditLog(chunk_size={chunk_size!r}) must be a positive integer, e.g. 10000.")
@@ -239,9 +258,14 @@ class AuditLog:
         with self._locked():
             head = self._chain_head()  # fails early (before any training) when the chain cannot be continued
             self.log_id = self._log_identity(head)
-            self._mac_key = journal_mac_key(self._signer, self.log_id) if self._signer is not None else None
+            if self._signer is not None:
+                self._mac_key: Optional[bytes] = journal_mac_key(self._signer, self.log_id)
+            elif journal_secret:
+                self._mac_key = run_secret_mac_key(journal_secret, self.log_id)
+            else:
+                self._mac_key = None
             if recover:
-                self._recover_orphans()
+                self._recover_orphans([self._mac_key] if self._mac_key else [])
 
     # ------------------------------------------------------------------ public API
     @property
@@ -574,7 +598,15 @@ class AuditLog:
         if target is not None:
             self.set_aside.append(target)
 
-    def _recover_orphans(self) -> None:
+    def recover_orphans(self, secrets: Iterable[bytes] = ()) -> None:
+        """Handle orphaned journals now: finalize those that authenticate under this log's signing key or one of
+        the per-run ``secrets`` (see ``journal_secret``), keep the rest aside. Fills :attr:`recovered` and
+        :attr:`set_aside`."""
+        keys = ([self._mac_key] if self._mac_key else []) + [run_secret_mac_key(s, self.log_id) for s in secrets if s]
+        with self._locked():
+            self._recover_orphans(keys)
+
+    def _recover_orphans(self, keys: list[bytes]) -> None:
         for journal in store.list_journals(self.directory):
             if journal == self._journal_path:
                 continue
@@ -587,7 +619,7 @@ class AuditLog:
                 if not journal.exists():
                     continue
                 try:
-                    content = read_journal(journal, self._mac_key)
+                    content = read_journal(journal, keys)
                 except OSError:
                     content = None
                 journal_id = journal.stem[len("journal_"):]
