@@ -253,3 +253,30 @@ def test_chain_head_reads_a_chunk_header_only(tmp_path):
     with AuditLog(tmp_path, chunk_size=3) as log:
         log.append({"event_type": "e", "i": 3})
     assert verify_directory(tmp_path).ok
+
+
+def _crash(log: AuditLog) -> Path:
+    """Leave the open journal behind as a killed process would (file closed, lock released, nothing finalized)."""
+    path = log._journal_path
+    log._journal_file.close()
+    log._journal_file = None
+    log._journal_lock.release()
+    return path
+
+
+def test_unsigned_journal_recovers_with_the_run_secret_only(tmp_path):
+    """The secret a resumed fit reads from its checkpoint authenticates the crashed journal; nothing else does."""
+    secret, other = bytes(range(32)), bytes(32)
+    crashed = AuditLog(tmp_path, journal_secret=secret)
+    crashed.extend({"event_type": "e", "i": i} for i in range(3))
+    journal = _crash(crashed)
+    assert journal.read_bytes().split(b"\n")[1][64:65] == b" "  # "<hmac hex> {event}"
+    resumed = AuditLog(tmp_path, recover=False, journal_secret=other)
+    resumed.recover_orphans([other])  # a different run's secret: not this journal's
+    assert resumed.recovered == [] and len(resumed.set_aside) == 1
+    resumed.set_aside[0].rename(journal)  # put it back and try with the right secret
+    again = AuditLog(tmp_path, recover=False)
+    again.recover_orphans([secret])
+    assert [i.event_count for i in again.recovered] == [3] and again.set_aside == []
+    assert [e["i"] for e in _chunks(tmp_path)[0]["events"]] == [0, 1, 2] and _chunks(tmp_path)[0]["recovered"] is True
+    assert verify_directory(tmp_path).ok
