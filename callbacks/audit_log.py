@@ -63,20 +63,23 @@ class AuditLogCallback(Callback):
     (each validation run, not the sanity check), ``training_completed``, and every event other callbacks send with
     :func:`callbacks.events.emit` (``promotion_decision``, ``model_saved``, governance and drift events). Each event
     carries ``event_type``, ``model_type``, an ISO-8601 UTC ``timestamp``, ``run_id``, ``epoch``, ``global_step``
-    and its facts. After the fit (in ``teardown``, so the promotion gate's ``on_fit_end`` events are in) it
-    finalizes the chunk, updates ``training_summary.json`` and logs ``Merkle root: <hex>``; on an exception it
-    records ``training_failed``, finalizes what it has and writes the summary with ``decision: "FAILED"``.
+    and its facts. After the fit (in ``teardown``, so the promotion gate's ``on_fit_end`` events are in) it records
+    the new ``training_summary.json`` as a ``training_summary`` event, finalizes the chunk, writes the file
+    (:meth:`nethical.audit.AuditLog.commit_summary`) and logs ``Merkle root: <hex>`` and the log head; on an
+    exception it records ``training_failed`` and does the same with ``decision: "FAILED"``.
 
     Every rank computes the same events and dedup state; only global rank zero opens and writes the log.
     ``state_dict`` holds the keys of events already written (and the run ids), so a fit resumed from a checkpoint
     neither repeats ``training_start`` nor re-logs the metrics of an epoch it already logged; events written after
-    the checkpoint by the crashed process are found on disk and skipped too.
+    the checkpoint by the crashed process are found on disk and skipped too. It also holds each process's random
+    journal secret: a resumed fit uses them to authenticate (and so recover) the journal its crashed process left;
+    any orphaned journal that authenticates neither with those nor with the signing key is kept aside.
 
     Args:
         enabled: record anything at all. ``False`` (the default) makes every hook a no-op: no files, no output.
         audit_path: the audit directory (created if missing; a second run continues its chain).
         chunk_size: events per chunk file.
-        signing_key: path of an Ed25519 private key PEM; each chunk's tree head is signed with it.
+        signing_key: path of an Ed25519 private key PEM; each chunk's C2SP checkpoint is signed with it.
 
     Example:
         >>> trainer = pl.Trainer(callbacks=[AuditLogCallback(enabled=True, audit_path="audit")])  # doctest: +SKIP
