@@ -81,8 +81,9 @@ def check_directory(directory: str | os.PathLike[str], command: str) -> Path:
     return d
 
 
-def _leaves_of(events: list[dict[str, Any]]) -> tuple[list[bytes], Optional[int]]:
-    """Leaf hashes of ``events``, and the index of the first event that is not canonical JSON (else ``None``)."""
+def _leaves_of(events: list[dict[str, Any]], path: Optional[Path] = None) -> tuple[list[bytes], Optional[int]]:
+    """Leaf hashes of ``events``, and the index of the first event that is not canonical JSON (else ``None``).
+    With ``path``, an event above the size limit is a one-line :class:`DataError` (nesting was bounded at parse)."""
     leaves = []
     bad = None
     for i, event in enumerate(events):
@@ -91,6 +92,8 @@ def _leaves_of(events: list[dict[str, Any]]) -> tuple[list[bytes], Optional[int]
         except (TypeError, ValueError, RecursionError):
             bad = i if bad is None else bad
             data = repr(event).encode("utf-8", "replace")
+        if path is not None and len(data) > safejson.MAX_EVENT_BYTES:
+            store.check_event_line(data, path, i)
         leaves.append(leaf_hash(data))
     return leaves, bad
 
@@ -142,7 +145,7 @@ def _parse_chunk(raw: bytes, path: Path) -> _Parsed:
             return _Parsed(0, path, cid, prev, root.lower(), count, header, leaves, recomputed, None, summary)
     data = store.parse_json_bytes(raw, path)
     cid, prev, root, count, events = store.chunk_header(data, path)
-    leaves, bad_event = _leaves_of(events)
+    leaves, bad_event = _leaves_of(events, path)
     summary = next((e for e in reversed(events) if e.get("event_type") == "training_summary"), None)
     header = {k: v for k, v in data.items() if k != "events"}
     return _Parsed(0, path, cid, prev, root.lower(), count, header, leaves, CompactRange.of_leaves(leaves).root().hex(), bad_event, summary)
