@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Iterable
 
-from nethical.audit.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
+from nethical.audit.merkle import EMPTY_ROOT, HASH_SIZE, NODE_PREFIX, leaf_hash, node_hash
 
 
 class CompactRange:
@@ -44,16 +45,28 @@ class CompactRange:
     def of_lines(cls, lines: Iterable[bytes]) -> "CompactRange":
         """The range over raw event lines (each line's RFC 9162 leaf hash), as every writer and reader hashes them."""
         cr = cls()
-        for line in lines:
-            cr.append(leaf_hash(line))
+        cr.extend(leaf_hash(line) for line in lines)
         return cr
+
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        """Append many 32-byte leaf hashes (the same as :meth:`append` in a loop, with the lookups hoisted)."""
+        hashes, size, sha = self._hashes, self.size, hashlib.sha256
+        for leaf in leaves:
+            if len(leaf) != HASH_SIZE:
+                raise ValueError(f"CompactRange.extend: leaf {size} has {len(leaf)} bytes, not {HASH_SIZE}.")
+            value, n = leaf, size
+            while n & 1:
+                value = sha(NODE_PREFIX + hashes.pop() + value).digest()
+                n >>= 1
+            hashes.append(value)
+            size += 1
+        self.size = size
 
     @classmethod
     def of_leaves(cls, leaves: Iterable[bytes]) -> "CompactRange":
         """The range over already-hashed leaves."""
         cr = cls()
-        for leaf in leaves:
-            cr.append(leaf)
+        cr.extend(leaves)
         return cr
 
     def root(self) -> bytes:

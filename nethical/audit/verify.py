@@ -286,8 +286,7 @@ def verify_directory(
                     f"reordered, replaced or one was deleted"
                 )
         # the whole log: every event so far, in chain order
-        for leaf in p.leaves:
-            log_range.append(leaf)
+        log_range.extend(p.leaves)
         all_leaves.extend(p.leaves)
         log_root = log_range.root()
         boundaries.setdefault(log_root.hex(), log_range.size)
