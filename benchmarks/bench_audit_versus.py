@@ -28,9 +28,9 @@ _CHILD = r"""
 import json, shutil, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-sys.path.insert(0, sys.argv[2])
-from bench_audit import make_event
 from nethical.audit import AuditLog, verify_directory
+assert Path(sys.modules["nethical"].__file__).resolve().is_relative_to(Path(sys.argv[1]).resolve()), "wrong nethical imported"
+exec(sys.argv[2])  # bench_audit.make_event's source: bench_audit itself imports this tree's nethical
 n, chunk = int(sys.argv[3]), int(sys.argv[4])
 tmp = Path(tempfile.mkdtemp(prefix="bench_audit_versus_"))
 try:
@@ -58,8 +58,14 @@ def extract(rev: str, into: Path) -> Path:
 
 
 def run(package_root: Path, events: int, chunk: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(package_root), str(ROOT / "benchmarks"), str(events), str(chunk)],
-                         capture_output=True, text=True, check=True).stdout
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import inspect
+
+    from bench_audit import make_event
+
+    source = inspect.getsource(make_event)
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(package_root), source, str(events), str(chunk)],
+                         capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
