@@ -390,3 +390,16 @@ def test_summary_event_that_fills_a_chunk_is_committed(tmp_path):
     summary = json.loads((d / "training_summary.json").read_text())
     assert summary["chunk_id"] == 1 and _chunk_events(d, 1)[-1]["event_type"] == "training_summary"
     assert verify_directory(d).ok
+
+
+def test_show_and_verify_read_a_signed_runs_open_journal(tmp_path, keys, capsys):
+    key, _ = keys
+    d = tmp_path / "audit"
+    log = AuditLog(d, signing_key=key)
+    log.append({"event_type": "validation_metrics", "model_type": "logistic", "epoch": 0})
+    assert main(["audit", "show", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "open journal journal_" in out and ": 1 events not yet finalized" in out and "validation_metrics" in out
+    assert main(["audit", "verify", str(d)]) == 0
+    assert "1 events not yet finalized" in capsys.readouterr().out
+    log.close()
