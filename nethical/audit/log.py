@@ -526,7 +526,7 @@ class AuditLog:
                 yield line
 
     def _write_chunk(self, journal: Path, lines: Iterable[bytes], leaves: list[bytes], root: str, created_at: str,
-                     recovered: bool = False) -> ChunkInfo:
+                     recovered: bool = False, journal_id: Optional[str] = None) -> ChunkInfo:
         head = self._chain_head()
         chunk_id = head.chunk_id + 1 if head else 1
         prev_root = head.root if head else None
@@ -545,7 +545,7 @@ class AuditLog:
             "finalized_at": finalized_at,
             "format": store.CHUNK_FORMAT,
             "leaf_encoding": store.LEAF_ENCODING,
-            "journal_id": journal.stem[len("journal_"):],
+            "journal_id": journal_id or journal.stem[len("journal_"):],
             "log_id": self.log_id,
             "log_size": log_range.size,
             "log_root": log_root.hex(),
@@ -602,9 +602,31 @@ class AuditLog:
         """Handle orphaned journals now: finalize those that authenticate under this log's signing key or one of
         the per-run ``secrets`` (see ``journal_secret``), keep the rest aside. Fills :attr:`recovered` and
         :attr:`set_aside`."""
-        keys = ([self._mac_key] if self._mac_key else []) + [run_secret_mac_key(s, self.log_id) for s in secrets if s]
+        run_keys = [run_secret_mac_key(s, self.log_id) for s in secrets if s]
+        keys = ([self._mac_key] if self._mac_key else []) + run_keys
         with self._locked():
             self._recover_orphans(keys)
+            if run_keys:  # another run may have kept our crashed process's journal aside before we resumed
+                self._recover_set_aside(run_keys)
+
+    def _recover_set_aside(self, keys: list[bytes]) -> None:
+        for path in store.list_unverified(self.directory):
+            if path in self.set_aside:
+                continue
+            try:
+                content = read_journal(path, keys)
+            except OSError:
+                continue
+            if not (content.authenticated and content.lines and content.header.get("log_id") == self.log_id):
+                continue
+            journal_id = path.stem[len("unverified_"):]
+            if not self._already_finalized(journal_id, str(content.header.get("created_at", ""))):
+                cr = CompactRange.of_lines(content.lines)
+                info = self._write_chunk(path, content.lines, [leaf_hash(x) for x in content.lines], cr.root().hex(),
+                                         str(content.header.get("created_at", "")), recovered=True, journal_id=journal_id)
+                self.recovered.append(info)
+            path.unlink()
+            fsync_dir(self.directory)
 
     def _recover_orphans(self, keys: list[bytes]) -> None:
         for journal in store.list_journals(self.directory):

@@ -280,3 +280,16 @@ def test_unsigned_journal_recovers_with_the_run_secret_only(tmp_path):
     assert [i.event_count for i in again.recovered] == [3] and again.set_aside == []
     assert [e["i"] for e in _chunks(tmp_path)[0]["events"]] == [0, 1, 2] and _chunks(tmp_path)[0]["recovered"] is True
     assert verify_directory(tmp_path).ok
+
+
+def test_resumed_run_takes_back_its_journal_that_another_run_kept_aside(tmp_path):
+    secret = bytes(range(32))
+    crashed = AuditLog(tmp_path, journal_secret=secret)
+    crashed.extend({"event_type": "e", "i": i} for i in range(2))
+    _crash(crashed)
+    other = AuditLog(tmp_path)  # another run opens the directory first: it cannot authenticate, so keeps it aside
+    assert len(other.set_aside) == 1
+    resumed = AuditLog(tmp_path, recover=False)
+    resumed.recover_orphans([secret])
+    assert [i.event_count for i in resumed.recovered] == [2] and not list(tmp_path.glob("unverified_*"))
+    assert [e["i"] for e in _chunks(tmp_path)[0]["events"]] == [0, 1] and verify_directory(tmp_path).ok
