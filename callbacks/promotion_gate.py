@@ -18,7 +18,7 @@ from callbacks.events import emit, get_run_id, utc_now
 from nethical.calibration import MIN_CALIBRATION_ROWS, reliability_figure, save_reliability_png
 from nethical.champion import check_min_improvement, compare, no_champion, not_comparable
 from nethical.console import say, warn
-from nethical.exceptions import ConfigError, OutputError, NethicalError
+from nethical.exceptions import ConfigError, OutputError, NethicalError, UnsafeModelError
 from nethical.fileio import atomic_write_json, sha256_file
 from nethical.metrics import CalibrationBins, binary_metrics, calibration_bins, confusion_counts, expected_calibration_error
 from nethical.promotion import GateThresholds, gate_decision
@@ -106,6 +106,8 @@ class PromotionGate(Callback):
         if do_save and promoted:
             champion = self._compare_with_champion(trainer, model_type, datamodule, labels, metrics) if trainer.is_global_zero else None
             champion = trainer.strategy.broadcast(champion, src=0)  # collective: every rank calls it
+            if champion.get("refused"):  # a hostile champion stops the run on every rank (nothing saved)
+                raise UnsafeModelError(champion["refused"])
             reasons.append(champion["reason"])
             if not champion["replace"]:
                 promoted = False
@@ -207,6 +209,8 @@ class PromotionGate(Callback):
             card = read_card(current)
             champion_run = str(card.get("run_id"))
             probs = _score_saved_model(current, card, datamodule, "val")
+        except UnsafeModelError as exc:
+            return {"refused": f"the {model_type} champion in {current} was refused: {exc}"}
         except (NethicalError, KeyError, ValueError, RuntimeError) as exc:
             reason = " ".join(str(exc).split())[:300]
             warn(f"{model_type}: the champion in {current} cannot score this validation data ({reason}); "
