@@ -20,6 +20,7 @@ from nethical.champion import check_min_improvement, compare, no_champion, not_c
 from nethical.console import say, warn
 from nethical.exceptions import ConfigError, OutputError, NethicalError, UnsafeModelError
 from nethical.fileio import atomic_write_json, sha256_file
+from nethical.path_args import check_path_arg
 from nethical.metrics import CalibrationBins, binary_metrics, calibration_bins, confusion_counts, expected_calibration_error
 from nethical.promotion import GateThresholds, gate_decision
 from nethical.registry import (CARD_FILE, METRICS_FILE, RELIABILITY_FILE, champion_dir, destination, publish, read_card,
@@ -71,6 +72,7 @@ class PromotionGate(Callback):
         if ece_bins < 1:
             raise ConfigError(f"PromotionGate(ece_bins={ece_bins}) must be >= 1 (--ece-bins).")
         self.min_improvement = check_min_improvement(min_improvement)
+        check_path_arg(str(models_dir), "--gate.models_dir (--models-dir)")  # it is printed in the PROMOTED line
         self.models_dir = models_dir
         self.ece_bins = ece_bins
         self.save = save
