@@ -21,6 +21,7 @@ from nethical.console import say, warn
 from nethical.exceptions import ConfigError, OutputError, NethicalError, UnsafeModelError
 from nethical.fileio import atomic_write_json, sha256_file
 from nethical.path_args import check_path_arg
+from nethical.redaction import known_secrets, scrub_value
 from nethical.metrics import CalibrationBins, binary_metrics, calibration_bins, confusion_counts, expected_calibration_error
 from nethical.promotion import GateThresholds, gate_decision
 from nethical.registry import (CARD_FILE, METRICS_FILE, RELIABILITY_FILE, champion_dir, destination, publish, read_card,
@@ -237,7 +238,8 @@ class PromotionGate(Callback):
                                  self._diagram_title(), before=self._bins_before)
             names.append(RELIABILITY_FILE)
             files = {name: sha256_file(staged / name) for name in names}
-            atomic_write_json(staged / CARD_FILE, self._card(trainer, pl_module, files))
+            secrets, users = known_secrets()  # a card may quote a client's error (data fallback): never a credential
+            atomic_write_json(staged / CARD_FILE, scrub_value(self._card(trainer, pl_module, files), secrets, users))
             _, archived = publish(staged, models_dir, result["model_type"], result["run_id"], result["promoted"])
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)  # a failed save leaves nothing behind, not even in staging

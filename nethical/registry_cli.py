@@ -13,6 +13,9 @@ from typing import Any, Dict, List, Optional
 
 from nethical.exceptions import DataError, OutputError
 from nethical.path_args import check_path_args
+from nethical.safe_json import JSONLimitError, loads_bounded
+
+MAX_ROW_DEPTH = 32
 
 
 def read_rows(path: Path, limit: Optional[int] = None) -> List[Dict[str, Any]]:
@@ -34,9 +37,9 @@ def read_rows(path: Path, limit: Optional[int] = None) -> List[Dict[str, Any]]:
                 for lineno, line in enumerate(fh, 1):
                     if line.strip():
                         try:
-                            row = json.loads(line)
-                        except ValueError:
-                            raise DataError(f"{path}:{lineno} is not valid JSON; fix or remove that line.") from None
+                            row = loads_bounded(line, max_depth=MAX_ROW_DEPTH)
+                        except JSONLimitError as exc:
+                            raise DataError(f"{path}:{lineno} {exc}; fix or remove that line.") from None
                         if not isinstance(row, dict):
                             raise DataError(f"{path}:{lineno} is not a JSON object; each line must be an object of fields.")
                         rows.append(row)

@@ -231,3 +231,11 @@ def test_predict_reads_a_fifo_and_names_a_directory(logistic_dir, tmp_path, caps
     assert rc == 0 and '"probability"' in out, err
     rc = nethical_main(["predict", "--model-dir", str(logistic_dir), "--input", str(tmp_path)])
     assert rc == 2 and "is a directory" in _one_line(capsys.readouterr().err)
+
+
+def test_a_deeply_nested_input_row_is_a_one_line_error(logistic_dir, tmp_path, capsys):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    capsys.readouterr()
+    rc = nethical_main(["predict", "--model-dir", str(logistic_dir), "--input", str(rows)])
+    assert rc == 2 and "nested deeper" in _one_line(capsys.readouterr().err)
