@@ -66,11 +66,13 @@ def runstring_gadget(skops_bytes: bytes, marker: Path) -> bytes:
     empty = {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "content": {},
              "key_types": {"__class__": "list", "__module__": "builtins", "__loader__": "ListNode", "content": []}}
     schema["content"]["content"]["gadget_"] = {
-        "__class__": "runstring", "__module__": "numpy.testing._private.utils", "__loader__": "TreeNode",
+        "__class__": "runstring", "__module__": "numpy.testing._private.utils", "__loader__": "LossNode",
         "__reduce__": {"args": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
                                 "content": [text, empty]}},
         "content": empty,
     }
+    key_types = schema["content"]["key_types"]["content"]  # one key type per attribute, zipped with the keys
+    key_types.append(dict(key_types[0]))
     return _with_schema(skops_bytes, schema)
 
 
