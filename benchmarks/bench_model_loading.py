@@ -55,7 +55,7 @@ def main() -> int:
         "TF-IDF 1-3 grams + LogisticRegression (default anomaly)": Pipeline(
             [("ngrams", TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 3))), ("clf", LogisticRegression())]).fit(texts, y),
     }
-    header = f"| estimator | file KiB | nodes | audit ms | skops.loads ms | guarded load ms | audit share |"
+    header = "| estimator | file KiB | nodes | audit ms | skops.loads ms | guarded load ms | audit share |"
     print(header)
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, est in models.items():

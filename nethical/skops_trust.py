@@ -27,7 +27,7 @@ import importlib
 import io
 import json
 import zipfile
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from nethical.exceptions import ModelLoadError, UnsafeModelError
 from nethical.safe_json import JSONLimitError, loads_bounded

@@ -15,7 +15,6 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import skops.io as sio
 import torch
