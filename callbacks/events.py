@@ -43,7 +43,14 @@ def get_run_id() -> str:
 
 
 def emit(trainer: "pl.Trainer", event_type: str, **facts: Any) -> None:
-    """Send one event to every callback that records events. ``facts`` must be JSON-serializable."""
+    """Send one event to every callback that records events. ``facts`` must be JSON-serializable.
+
+    Every string in the facts is scrubbed of credentials first (:mod:`nethical.redaction`): a fact may carry a
+    third-party client's error text, and events end up in signed audit chunks and drift stores."""
+    from nethical.redaction import known_secrets, scrub_value
+
+    secrets, users = known_secrets()
+    facts = scrub_value(dict(facts), secrets, users)  # type: ignore[assignment]
     pl_module = trainer.lightning_module
     for callback in trainer.callbacks:
         record = getattr(callback, "record_event", None)

@@ -18,8 +18,10 @@ from callbacks.events import emit, get_run_id, utc_now
 from nethical.calibration import MIN_CALIBRATION_ROWS, reliability_figure, save_reliability_png
 from nethical.champion import check_min_improvement, compare, no_champion, not_comparable
 from nethical.console import say, warn
-from nethical.exceptions import ConfigError, OutputError, NethicalError
+from nethical.exceptions import ConfigError, OutputError, NethicalError, UnsafeModelError
 from nethical.fileio import atomic_write_json, sha256_file
+from nethical.path_args import check_path_arg
+from nethical.redaction import known_secrets, scrub_value
 from nethical.metrics import CalibrationBins, binary_metrics, calibration_bins, confusion_counts, expected_calibration_error
 from nethical.promotion import GateThresholds, gate_decision
 from nethical.registry import (CARD_FILE, METRICS_FILE, RELIABILITY_FILE, champion_dir, destination, publish, read_card,
@@ -71,6 +73,7 @@ class PromotionGate(Callback):
         if ece_bins < 1:
             raise ConfigError(f"PromotionGate(ece_bins={ece_bins}) must be >= 1 (--ece-bins).")
         self.min_improvement = check_min_improvement(min_improvement)
+        check_path_arg(str(models_dir), "--gate.models_dir (--models-dir)")  # it is printed in the PROMOTED line
         self.models_dir = models_dir
         self.ece_bins = ece_bins
         self.save = save
@@ -106,6 +109,8 @@ class PromotionGate(Callback):
         if do_save and promoted:
             champion = self._compare_with_champion(trainer, model_type, datamodule, labels, metrics) if trainer.is_global_zero else None
             champion = trainer.strategy.broadcast(champion, src=0)  # collective: every rank calls it
+            if champion.get("refused"):  # a hostile champion stops the run on every rank (nothing saved)
+                raise UnsafeModelError(champion["refused"])
             reasons.append(champion["reason"])
             if not champion["replace"]:
                 promoted = False
@@ -207,6 +212,8 @@ class PromotionGate(Callback):
             card = read_card(current)
             champion_run = str(card.get("run_id"))
             probs = _score_saved_model(current, card, datamodule, "val")
+        except UnsafeModelError as exc:
+            return {"refused": f"the {model_type} champion in {current} was refused: {exc}"}
         except (NethicalError, KeyError, ValueError, RuntimeError) as exc:
             reason = " ".join(str(exc).split())[:300]
             warn(f"{model_type}: the champion in {current} cannot score this validation data ({reason}); "
@@ -231,7 +238,8 @@ class PromotionGate(Callback):
                                  self._diagram_title(), before=self._bins_before)
             names.append(RELIABILITY_FILE)
             files = {name: sha256_file(staged / name) for name in names}
-            atomic_write_json(staged / CARD_FILE, self._card(trainer, pl_module, files))
+            secrets, users = known_secrets()  # a card may quote a client's error (data fallback): never a credential
+            atomic_write_json(staged / CARD_FILE, scrub_value(self._card(trainer, pl_module, files), secrets, users))
             _, archived = publish(staged, models_dir, result["model_type"], result["run_id"], result["promoted"])
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)  # a failed save leaves nothing behind, not even in staging

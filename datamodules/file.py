@@ -128,7 +128,9 @@ class FileDataModule(BaseDataModule):
         try:
             files, extra, relative_to, name = self.locate_files()
         except DataUnavailableError as exc:
-            return self._fallback(str(exc))
+            from nethical.redaction import redact
+
+            return self._fallback(redact(str(exc), limit=1000))  # it goes into provenance: cards, audit, drift
         loaded = load_table(files, self.file_format, self.csv_options, self.cache_dir() / "hf")
         self.cache_hit = loaded.cache_hit
         prepared = prepare_table(

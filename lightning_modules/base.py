@@ -16,6 +16,9 @@ from lightning_modules.components.calibration import BinaryECE
 from nethical.exceptions import ConfigError, DataError
 from nethical.registry import WEIGHTS_FILE
 
+#: more bins than this says nothing more about calibration and only allocates memory (a card's value is checked too)
+MAX_ECE_BINS = 1000
+
 INPUT_DESCRIPTIONS = {
     "tabular": "numeric feature columns",
     "text": "a text column",
@@ -39,6 +42,8 @@ class BaseClassifierModule(pl.LightningModule):
 
     model_type: str = "base"
     input_kinds: Tuple[str, ...] = ("tabular",)
+    #: files :meth:`load_saved` reads from a model directory; the card must list each with its sha256
+    artifact_files: Tuple[str, ...] = (WEIGHTS_FILE,)
     #: post-hoc calibration applied by the promotion gate after fit (subclasses may expose it as an init arg)
     calibration: str = "none"
 
@@ -46,8 +51,9 @@ class BaseClassifierModule(pl.LightningModule):
         super().__init__()
         if lr <= 0:
             raise ConfigError(f"{type(self).__name__}(lr={lr}) must be > 0.")
-        if ece_bins < 1:
-            raise ConfigError(f"{type(self).__name__}(ece_bins={ece_bins}) must be >= 1 (--ece-bins).")
+        if isinstance(ece_bins, bool) or not isinstance(ece_bins, int) or not 1 <= ece_bins <= MAX_ECE_BINS:
+            raise ConfigError(f"{type(self).__name__}(ece_bins={ece_bins!r}) must be a whole number in [1, {MAX_ECE_BINS}] "
+                              "(--ece-bins); 10 or 15 is usual.")
         self.lr = lr
         self.weight_decay = weight_decay
         self.ece_bins = ece_bins
@@ -237,12 +243,39 @@ class BaseClassifierModule(pl.LightningModule):
 
     @classmethod
     def load_saved(cls, model_dir: Path, card: Dict[str, Any]) -> "BaseClassifierModule":
-        """Rebuild from a model card and its safetensors weights (no pickle), in eval mode."""
-        from safetensors.torch import load_file
+        """Rebuild from a model card and its safetensors weights (no pickle), in eval mode.
 
+        The weights are read once, checked against the card's sha256 and parsed from those bytes. The model is first
+        built on the ``meta`` device (nothing allocated) and its tensor shapes compared with the file's, so a card
+        whose ``init_args``/``input_spec`` ask for more memory than the saved weights hold is refused before any
+        allocation."""
+        from safetensors.torch import load as load_bytes
+
+        from nethical.exceptions import ModelLoadError, UnsafeModelError
+        from nethical.registry import read_verified
+
+        data = read_verified(Path(model_dir), card, WEIGHTS_FILE)
+        try:
+            state = load_bytes(data)
+        except Exception as exc:  # noqa: BLE001 - any parse failure means the file is not safetensors
+            raise ModelLoadError(f"{Path(model_dir) / WEIGHTS_FILE} is not a readable safetensors file "
+                                 f"({type(exc).__name__}); retrain or restore it.") from None
+        try:
+            with torch.device("meta"):
+                probe = cls(**card.get("init_args", {}))
+                probe.build(card["input_spec"])
+            expected = {k: tuple(v.shape) for k, v in probe.state_dict().items() if "_metrics." not in k}
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ModelLoadError(f"the model card in {model_dir} does not describe a {cls.__name__} "
+                                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); retrain or restore it.") from None
+        found = {k: tuple(v.shape) for k, v in state.items()}
+        if expected != found:
+            diff = sorted(k for k in set(expected) | set(found) if expected.get(k) != found.get(k))[:5]
+            raise UnsafeModelError(f"the model card in {model_dir} describes tensors that differ from {WEIGHTS_FILE} "
+                                 f"({', '.join(diff)}); the card or the weights were edited. Retrain or restore it.")
         model = cls(**card.get("init_args", {}))
         model.build(card["input_spec"])
-        model.import_state(load_file(str(Path(model_dir) / WEIGHTS_FILE)))
+        model.import_state(state)
         return model.eval()
 
     def export_state(self) -> Dict[str, torch.Tensor]:

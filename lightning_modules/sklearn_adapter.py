@@ -20,7 +20,6 @@ from nethical.exceptions import ConfigError, DataError, ModelLoadError
 
 SKOPS_FILE = "model.skops"
 CHECKPOINT_KEY = "sklearn_estimator"
-TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
 Inputs = Union[np.ndarray, List[str]]
 
@@ -56,8 +55,8 @@ class SklearnClassifierModule(BaseClassifierModule):
       neither is refused in ``__init__``.
     - ``calibration``: ``sigmoid`` or ``isotonic`` post-hoc calibration on the calibration slice (run by the
       promotion gate), or ``none``.
-    - Saved as ``model.skops`` (no pickle); loading trusts only scikit-learn / numpy / scipy types and warns when the
-      scikit-learn version differs. The Lightning checkpoint holds the same skops bytes as a uint8 tensor plus their
+    - Saved as ``model.skops`` (no pickle); loading trusts only the exact types of the supported estimators (see
+      :mod:`nethical.skops_trust`, extendable in code) and warns when the scikit-learn version differs. The Lightning checkpoint holds the same skops bytes as a uint8 tensor plus their
       sha256, so it stays loadable with ``weights_only=True``.
 
     Args:
@@ -69,6 +68,7 @@ class SklearnClassifierModule(BaseClassifierModule):
 
     model_type = "sklearn"
     input_kinds: Tuple[str, ...] = ("tabular", "text", "sequence")
+    artifact_files: Tuple[str, ...] = (SKOPS_FILE,)
 
     def __init__(self, estimator: Optional[BaseEstimator] = None, calibration: str = "none", ece_bins: int = 10) -> None:
         super().__init__(lr=1.0, weight_decay=0.0, ece_bins=ece_bins)
@@ -322,16 +322,17 @@ class SklearnClassifierModule(BaseClassifierModule):
 
     @classmethod
     def load_saved(cls, model_dir: Path, card: Dict[str, Any]) -> "SklearnClassifierModule":
-        """Rebuild from ``model.skops`` (sha256 checked against the card, types allow-listed) and the card."""
-        from nethical.fileio import sha256_file
+        """Rebuild from ``model.skops`` (read once, sha256 checked against the card, types allow-listed) and the card."""
+        from nethical.registry import read_verified
 
         path = Path(model_dir) / SKOPS_FILE
-        expected = (card.get("files") or {}).get(SKOPS_FILE)
-        if not path.is_file() or expected is None or sha256_file(path) != expected:
-            raise ModelLoadError(f"{path} is missing or fails its sha256 check against the model card; retrain or restore it.")
-        fitted = load_estimator_bytes(path.read_bytes(), str(path), card.get("sklearn_version"))
+        fitted = load_estimator_bytes(read_verified(Path(model_dir), card, SKOPS_FILE), str(path), card.get("sklearn_version"))
         args = {k: v for k, v in (card.get("init_args") or {}).items() if k != "estimator"}
-        model = cls(estimator=fitted, **args)
+        try:
+            model = cls(estimator=fitted, **args)
+        except TypeError as exc:
+            raise ModelLoadError(f"the model card in {model_dir} has init_args {cls.__name__} does not take "
+                                 f"({_one_line(exc)}); retrain or restore it.") from None
         model.build(card["input_spec"])
         model.estimator_ = fitted
         model.fit_mode_ = card.get("fit_mode") or "fit"
@@ -358,22 +359,19 @@ class SklearnClassifierModule(BaseClassifierModule):
 
 
 def load_estimator_bytes(data: bytes, where: str, saved_version: Optional[str] = None) -> Any:
-    """Load skops bytes trusting only scikit-learn, numpy and scipy types (an explicit allow-list, never all)."""
-
+    """Load skops bytes trusting only the exact types this project saves (:mod:`nethical.skops_trust`): any other
+    type, function or node kind refuses the whole file before anything is imported or built."""
     import sklearn
-    import skops.io as sio
 
-    try:
-        untrusted = sio.get_untrusted_types(data=data)
-    except Exception as exc:  # noqa: BLE001 - any parse failure means the file is not a skops archive
-        raise ModelLoadError(f"{where} is not a readable skops file ({_one_line(exc)}); retrain or restore it.") from None
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_TYPE_PREFIXES)]
-    if refused:
-        raise ModelLoadError(f"{where} contains types outside scikit-learn/numpy/scipy ({refused}); refusing to load it.")
+    from nethical.skops_trust import load_skops
+
+    estimator = load_skops(data, where)
     if saved_version and saved_version != sklearn.__version__:
         warnings.warn(f"{where} was saved with scikit-learn {saved_version} and is loaded with {sklearn.__version__}; "
                       "predictions may differ. Retrain to silence this.", UserWarning, stacklevel=2)
-    return sio.loads(data, trusted=list(untrusted))
+    if not (hasattr(estimator, "predict_proba") and hasattr(estimator, "fit")):
+        raise ModelLoadError(f"{where} does not hold a scikit-learn classifier ({type(estimator).__name__}); retrain or restore it.")
+    return estimator
 
 
 def estimator_to_config(est: Any) -> Any:

@@ -26,6 +26,11 @@ class ModelLoadError(NethicalError, RuntimeError):
     """A saved model or checkpoint is missing, corrupted, or fails its integrity check."""
 
 
+class UnsafeModelError(ModelLoadError):
+    """A saved model or checkpoint holds something this project never writes (a type outside the allow-list, a
+    symlink, a card that drops its weights from the file list): refused as hostile, never as merely unusable."""
+
+
 class AuditIntegrityError(NethicalError):
     """An audit log failed verification (edited, removed or reordered events or chunks). Exit code 1."""
 

@@ -5,17 +5,31 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from nethical.exceptions import DataError, OutputError
+from nethical.path_args import check_path_args
+from nethical.safe_json import JSONLimitError, loads_bounded
+
+MAX_ROW_DEPTH = 32
 
 
 def read_rows(path: Path, limit: Optional[int] = None) -> List[Dict[str, Any]]:
-    """Rows of a CSV/TSV (header line) or JSON Lines file as dicts."""
-    if not path.is_file():
-        raise DataError(f"input file {str(path)!r} does not exist; pass a CSV or JSONL file with --input.")
+    """Rows of a CSV/TSV (header line) or JSON Lines file as dicts; a named pipe (FIFO, ``<(...)``) is read too."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DataError(f"input file {str(path)!r} does not exist; pass a CSV or JSONL file with --input.") from None
+    except OSError as exc:
+        raise DataError(f"cannot read input {str(path)!r} ({exc.strerror or exc}); pass a readable CSV or JSONL file with --input.") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"input {str(path)!r} is a directory; pass a CSV or JSONL file with --input.")
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise DataError(f"input {str(path)!r} is not a regular file or a pipe (a device or socket); pass a CSV or JSONL file with --input.")
     rows: List[Dict[str, Any]] = []
     try:
         with open(path, encoding="utf-8", newline="") as fh:
@@ -23,9 +37,9 @@ def read_rows(path: Path, limit: Optional[int] = None) -> List[Dict[str, Any]]:
                 for lineno, line in enumerate(fh, 1):
                     if line.strip():
                         try:
-                            row = json.loads(line)
-                        except ValueError:
-                            raise DataError(f"{path}:{lineno} is not valid JSON; fix or remove that line.") from None
+                            row = loads_bounded(line, max_depth=MAX_ROW_DEPTH)
+                        except JSONLimitError as exc:
+                            raise DataError(f"{path}:{lineno} {exc}; fix or remove that line.") from None
                         if not isinstance(row, dict):
                             raise DataError(f"{path}:{lineno} is not a JSON object; each line must be an object of fields.")
                         rows.append(row)
@@ -60,6 +74,7 @@ def predict_rows(model_dir: Path, rows: List[Dict[str, Any]], text_field: str = 
 
 
 def _cmd_predict(ns: argparse.Namespace) -> int:
+    check_path_args([(ns.model_dir, "--model-dir"), (ns.input, "--input"), (ns.output, "--output")])
     rows = read_rows(Path(ns.input), ns.limit)
     probs = predict_rows(Path(ns.model_dir), rows, ns.text_field)
     try:

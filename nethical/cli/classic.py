@@ -19,6 +19,7 @@ from nethical.cli import classic_data
 from nethical.cli.errors import run_guarded
 from nethical.exceptions import ConfigError
 from nethical.fileio import check_writable_dir
+from nethical.path_args import check_path_args
 from nethical.paths import CONFIG_DIR
 
 MODEL_TYPES = ("heuristic", "logistic", "simple_transformer", "anomaly", "correlation")
@@ -85,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def validate(ns: argparse.Namespace) -> List[str]:
     """Check every flag before anything is written; returns the model types to train."""
+    check_path_args([(ns.models_dir, "--models-dir"), (ns.audit_path, "--audit-path"), (ns.audit_signing_key, "--audit-signing-key"),
+                     (ns.drift_report_dir, "--drift-report-dir"), (ns.logs_dir, "--logs-dir"), (ns.ckpt_path, "--ckpt-path"),
+                     (ns.config, "--config"), (getattr(ns, "data_path", None), "--data-path"),
+                     (getattr(ns, "kaggle_datasets_file", None), "--kaggle-datasets-file"),
+                     (getattr(ns, "data_cache_dir", None), "--data-cache-dir"), (ns.cohort_id, "--cohort-id")])
     requested = ns.model_type
     available = available_model_types()
     if requested == "all":

@@ -13,7 +13,8 @@ from nethical.exceptions import NethicalError
 def run_guarded(func: Callable[[], int], verbose: bool = False) -> int:
     """Run ``func`` and map failures to exit codes.
 
-    ``NethicalError`` → its one-line message on stderr and its ``exit_code`` (2 for bad input); ``KeyboardInterrupt``
+    ``NethicalError`` → its one-line message on stderr and its ``exit_code`` (2 for bad input); an ``OSError`` naming a
+    path → one line naming it, exit 2; ``KeyboardInterrupt``
     → 130; any other exception → a one-line ``internal error`` and exit 1. ``verbose`` adds the traceback.
     """
     try:
@@ -26,6 +27,19 @@ def run_guarded(func: Callable[[], int], verbose: bool = False) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.filename is None:
+            if verbose:
+                traceback.print_exc()
+            print(f"error: {type(exc).__name__}: {_one_line(exc)} (run again with --verbose for the traceback)", file=sys.stderr)
+            return 1
+        if verbose:
+            traceback.print_exc()
+        # an OS error on a path the user gave (name too long, permission, not a directory...): bad input, named
+        where = repr(str(exc.filename))[:200]
+        print(f"error: cannot use {where}: {exc.strerror or type(exc).__name__}; check the path and pass another.",
+              file=sys.stderr)
+        return 2
     except SystemExit as exc:  # argparse / jsonargparse exit paths keep their code
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     except Exception as exc:  # noqa: BLE001 - the last line of defence for a CLI

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from lightning.pytorch.cli import LightningCLI
 
@@ -18,7 +19,8 @@ from callbacks.promotion_gate import PromotionGate
 from callbacks.save_config import NethicalSaveConfig
 from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
-from nethical.exceptions import ModelLoadError
+from nethical.class_paths import check_class_paths_in, check_config_args
+from nethical.exceptions import ConfigError, ModelLoadError
 
 # The classic CLI calls LightningCLI(args=...) while sys.argv still holds its own flags (DDP launchers re-run
 # sys.argv, so it must stay intact); Lightning warns about that combination, which is intended here.
@@ -40,6 +42,8 @@ class NethicalCLI(LightningCLI):
     audit, governance and drift do nothing until ``enabled: true``)."""
 
     def __init__(self, args: Optional[Sequence[str]] = None, run: bool = True, **kwargs: Any) -> None:
+        # jsonargparse imports every class_path while parsing: check their packages first (configs are code-adjacent)
+        check_config_args(list(args) if args is not None else sys.argv[1:])
         kwargs.setdefault("save_config_callback", NethicalSaveConfig)
         kwargs.setdefault("save_config_kwargs", {"overwrite": False})
         kwargs.setdefault("seed_everything_default", 42)
@@ -68,7 +72,8 @@ class NethicalCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
     def _parse_ckpt_path(self) -> None:
-        # Lightning reads hyperparameters from an explicit checkpoint while parsing: check the file first.
+        # Lightning reads hyperparameters from an explicit checkpoint while parsing (and imports their class_path):
+        # check the file and its class paths first.
         if self.config.get("subcommand"):
             ckpt = self.config[self.config.subcommand].get("ckpt_path")
             if ckpt and ckpt not in ("last", "best", "hpc", "registry"):
@@ -78,20 +83,55 @@ class NethicalCLI(LightningCLI):
     def before_fit(self) -> None:
         """Fail with one clear line on an unsafe run id or a corrupted or foreign checkpoint, before training starts."""
         get_run_id()
-        ckpt = self.config_init[self.subcommand].get("ckpt_path")
-        path = self._resolve_ckpt(ckpt)
+        self._pin_checkpoint("fit")
+
+    def before_validate(self) -> None:
+        self._pin_checkpoint("validate")
+
+    def before_test(self) -> None:
+        self._pin_checkpoint("test")
+
+    def before_predict(self) -> None:
+        self._pin_checkpoint("predict")
+
+    def _pin_checkpoint(self, subcommand: str) -> None:
+        """Resolve ``last``/``hpc``/``best`` once, check that exact file, and hand Lightning that path with
+        ``weights_only=True``, so the file checked is the file loaded and no pickled code runs."""
+        cfg = self.config_init[subcommand]
+        path = self._resolve_ckpt(cfg.get("ckpt_path"))
         if path is not None:
+            path = Path(os.path.realpath(path))  # a last.ckpt link (save_last="link") is pinned to its target
             check_checkpoint(path)
+            cfg["ckpt_path"] = str(path)
+        elif cfg.get("ckpt_path") in ("last", "hpc"):
+            cfg["ckpt_path"] = None  # nothing to resume from (Lightning would only warn)
+        if "weights_only" in self._subcommand_method_arguments.get(subcommand, ()):
+            cfg["weights_only"] = True
 
     def _resolve_ckpt(self, ckpt: Any) -> Optional[Path]:
-        if ckpt in (None, "best", "hpc", "registry"):
-            return None
+        """The one file Lightning would load for ``ckpt`` (same rules as its checkpoint connector)."""
+        from lightning.pytorch.callbacks import ModelCheckpoint
+
+        hpc = getattr(self.trainer._checkpoint_connector, "_hpc_resume_path", None)
+        if ckpt is None:
+            # Lightning resumes a SLURM requeue from hpc_ckpt_*.ckpt on its own: pin and check that file too
+            return Path(hpc) if hpc and self.subcommand == "fit" else None
+        if ckpt == "registry" or str(ckpt).startswith("registry:"):
+            raise ConfigError("--ckpt_path registry is not supported; pass a checkpoint file, 'last' or 'hpc'.")
+        if ckpt == "hpc":
+            return Path(hpc) if hpc else None
+        if ckpt == "best":
+            best = getattr(self.trainer.checkpoint_callback, "best_model_path", None)
+            return Path(best) if best else None
         if ckpt == "last":
+            candidates = set()
             for cb in self.trainer.checkpoint_callbacks:
-                candidate = Path(cb.dirpath or "") / "last.ckpt"
-                if cb.dirpath and candidate.is_file():
-                    return candidate
-            return None
+                if isinstance(cb, ModelCheckpoint):
+                    candidates |= {str(p) for p in cb._find_last_checkpoints(self.trainer)}
+            existing = [p for p in candidates if os.path.isfile(p)]
+            if not existing:
+                return None
+            return Path(max(existing, key=os.path.getmtime))
         return Path(str(ckpt))
 
     def callback(self, cls: type) -> Any:
@@ -102,10 +142,12 @@ class NethicalCLI(LightningCLI):
         return None
 
 
-def check_checkpoint(path: Path) -> None:
+def check_checkpoint(path: Path) -> Dict[str, Any]:
     """A checkpoint must exist and load as data only (``weights_only=True``: no pickled code runs)."""
     import torch
 
+    if path.exists() and not path.is_file():
+        raise ModelLoadError(f"checkpoint {str(path)!r} is not a regular file (a FIFO, device or directory); pass a checkpoint file.")
     if not path.is_file():
         raise ModelLoadError(f"checkpoint {str(path)!r} does not exist; pass an existing file or 'last'.")
     try:
@@ -121,6 +163,9 @@ def check_checkpoint(path: Path) -> None:
         ) from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise ModelLoadError(f"checkpoint {str(path)!r} has no state_dict; it is not a Lightning checkpoint.")
+    for key in ("hyper_parameters", "datamodule_hyper_parameters"):
+        check_class_paths_in(ckpt.get(key) or {}, f"checkpoint {str(path)!r}")
+    return ckpt
 
 
 def run_lightning_cli(args: List[str]) -> int:

@@ -30,7 +30,6 @@ from nethical.exceptions import ConfigError
 
 MARKER = ".nethical-complete.json"
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_SECRET_ENV = ("KAGGLE_KEY", "KAGGLE_API_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -140,25 +139,13 @@ def resolve_credentials(env: Optional[Mapping[str, str]] = None, home: Optional[
     return CredentialStatus(None, "no Kaggle credentials: set KAGGLE_USERNAME and KAGGLE_KEY, or create ~/.kaggle/kaggle.json (chmod 600)")
 
 
-def _secrets(env: Optional[Mapping[str, str]] = None, home: Optional[Path] = None) -> List[str]:
-    env = os.environ if env is None else env
-    home = Path.home() if home is None else Path(home)
-    found = [env[k] for k in _SECRET_ENV if env.get(k)]
-    try:
-        content = json.loads((_config_dir(env, home) / "kaggle.json").read_text(encoding="utf-8"))
-        if isinstance(content, dict) and content.get("key"):
-            found.append(str(content["key"]))
-    except (OSError, ValueError):
-        pass
-    return [s for s in found if len(s) >= 4]
-
-
 def redact(text: str, env: Optional[Mapping[str, str]] = None, home: Optional[Path] = None) -> str:
-    """``text`` with every known Kaggle key replaced by ``***`` and squeezed onto one line."""
-    out = " ".join(str(text).split())
-    for secret in _secrets(env, home):
-        out = out.replace(secret, "***")
-    return out[:300]
+    """``text`` on one line with every known credential removed, in every encoding a client may echo it (plain,
+    base64 of ``user:key``, URL-encoded, an ``Authorization`` header...; see :mod:`nethical.redaction`)."""
+    from nethical.redaction import known_secrets, redact as _redact
+
+    secrets, users = known_secrets(env, home)
+    return _redact(text, secrets, users)
 
 
 # ---------------------------------------------------------------------------------------------------- clients
@@ -233,8 +220,11 @@ def fetch_dataset(slug: str, cache_dir: Path, client: Optional[KaggleClient] = N
         except DataUnavailableError:
             raise
         except Exception as exc:  # noqa: BLE001 - network, auth, 404: all mean "no real data"
+            from nethical.redaction import describe_error, known_secrets
+
+            secrets, users = known_secrets(env, home)
             raise DataUnavailableError(
-                f"download of Kaggle dataset {parsed.handle} failed ({type(exc).__name__}: {redact(str(exc), env, home)})"
+                f"download of Kaggle dataset {parsed.handle} failed ({describe_error(exc, secrets, users)})"
             ) from None
         if got.resolve() != staging.resolve() and got.exists():
             _copy_into(got, staging)  # a client that ignored dest_dir: copy its regular files
