@@ -134,7 +134,11 @@ class AuditLogCallback(Callback):
             self._queue.append(event)
 
     def _event(self, trainer: "pl.Trainer", pl_module: Optional["pl.LightningModule"], event_type: str, facts: dict[str, Any]) -> dict[str, Any]:
-        event = {k: v for k, v in facts.items() if k not in _RESERVED}
+        from nethical.redaction import known_secrets, scrub_value
+
+        # events recorded directly (not through emit) are scrubbed here too: every event may end up in a signed chunk
+        secrets, users = known_secrets()
+        event = {k: scrub_value(v, secrets, users) for k, v in facts.items() if k not in _RESERVED}
         event["event_type"] = event_type
         event["model_type"] = facts.get("model_type") or self._model_type(pl_module)
         event["timestamp"] = utc_now()

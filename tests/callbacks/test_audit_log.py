@@ -264,3 +264,22 @@ def test_bombs_left_in_the_audit_dir_do_not_stop_the_next_fit(tmp_path, capsys):
     assert json.loads((d / "training_summary.json").read_text())["run_id"] == "test-run-2"
     assert (d / "unverified_20260101T000000000000Z_1_b0b0b0b0.jsonl").exists()
     assert main(["audit", "verify", str(d)]) == 0
+
+
+def test_directly_recorded_event_is_scrubbed_of_credentials(monkeypatch, tmp_path):
+    """An event recorded without emit() (the callback's own data_loaded) still never carries the Kaggle key."""
+    import base64
+    from types import SimpleNamespace
+
+    key = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("KAGGLE_USERNAME", "alice")
+    monkeypatch.setenv("KAGGLE_KEY", key)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
+    basic = base64.b64encode(f"alice:{key}".encode()).decode()
+    callback = AuditLogCallback(enabled=True, audit_path=str(tmp_path / "audit"))
+    trainer = SimpleNamespace(current_epoch=0, global_step=0)
+    facts = {"provenance": {"reason": f"HTTPError: 401 for key {key}, Authorization: Basic {basic}"}}
+    event = callback._event(trainer, TinyModule(), "data_loaded", facts)
+    text = json.dumps(event)
+    assert key not in text and basic not in text
+    assert event["provenance"]["reason"].startswith("HTTPError: 401")
