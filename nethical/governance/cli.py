@@ -51,6 +51,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                       help="high (default): flag persona jailbreaks on fewer cues; standard: fewer flags on role-play "
                            "set-ups, lower recall")
     scan.set_defaults(func=run_scan)
+    from nethical.governance.train import register as register_train
+
+    register_train(sub)
 
 
 def _records(path: Path, fmt: str, field: str) -> Iterator[tuple[Any, Optional[str]]]:

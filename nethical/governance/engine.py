@@ -10,7 +10,10 @@ Order of work for one input (each step is linear in the input length, and the in
 4. rule detectors (:mod:`nethical.governance.rules`) on the normalised text and on its leetspeak and letter-spacing
    views; a finding that only appears in a de-obfuscated view is also reported as ``security/obfuscation``;
 5. embedded base64 / hex / ROT13 payloads are decoded and rescanned (``decode_depth`` levels);
-6. violations below ``min_confidence`` or outside ``categories`` are dropped and the rest decide the outcome.
+6. with a learned detector (:class:`nethical.governance.detector.LearnedDetector`), its P(harmful) and category
+   (scored in batches by :meth:`GovernanceEngine.scan_many`) add a ``source="model"`` violation when P(harmful)
+   reaches its category's threshold;
+7. violations below ``min_confidence`` or outside ``categories`` are dropped and the rest decide the outcome.
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ class GovernanceEngine:
     Args:
         config: thresholds and limits (:class:`GovernanceConfig`); the defaults suit training data.
         ruleset: compiled rules; defaults to the shared :func:`default_ruleset`.
+        detector: a :class:`nethical.governance.detector.LearnedDetector` combined with the rules (its flagged texts
+            get a ``learned_detector`` violation with ``source="model"`` and its score); ``None`` = rules only.
 
     Example:
         >>> engine = GovernanceEngine()
@@ -109,8 +114,10 @@ class GovernanceEngine:
         ('block', 'security', 'prompt_injection')
     """
 
-    def __init__(self, config: Optional[GovernanceConfig] = None, ruleset: Optional[RuleSet] = None) -> None:
+    def __init__(self, config: Optional[GovernanceConfig] = None, ruleset: Optional[RuleSet] = None,
+                 detector: Any = None) -> None:
         self.config = config if config is not None else GovernanceConfig()
+        self.detector = detector
         self.ruleset = ruleset if ruleset is not None else default_ruleset()
         self.signals = dict(self.ruleset.signals)
         if self.config.jailbreak_sensitivity == "standard" and "jailbreak" in self.signals:
@@ -124,7 +131,12 @@ class GovernanceEngine:
 
     def scan(self, content: Any) -> ScanResult:
         """Scan one input (any type; see :func:`coerce_text`) and return its decision and violations."""
-        text = coerce_text(content)
+        if self.detector is not None:
+            return self.scan_many([content])[0]
+        return self._scan_rules(content)
+
+    def _scan_rules(self, content: Any, text: Optional[str] = None) -> ScanResult:
+        text = coerce_text(content) if text is None else text
         truncated = False
         limit = self.config.max_scan_chars
         if len(text) > limit:
@@ -151,9 +163,15 @@ class GovernanceEngine:
         """
         if monitor is True:
             monitor = ExtractionMonitor(self.config.extraction_window, self.config.extraction_min_similar)
+        if self.detector is not None:
+            contents = list(contents)
+            results = self._scan_with_detector(contents)
+            if not monitor:
+                return results
+            return [self.observe(monitor, content, result) for content, result in zip(contents, results)]
         results = []
         for content in contents:
-            result = self.scan(content)
+            result = self._scan_rules(content)
             if monitor and "model_extraction" in self.config.categories:
                 found = monitor.observe(coerce_text(content)[: self.config.max_scan_chars])
                 if found is not None and found.confidence >= self.config.min_confidence:
@@ -161,6 +179,35 @@ class GovernanceEngine:
                     result = ScanResult(self.config.decide(violations), violations, result.truncated)
             results.append(result)
         return results
+
+    def observe(self, monitor: ExtractionMonitor, content: Any, result: ScanResult) -> ScanResult:
+        """Feed one scanned input to a stream monitor and add its ``model_extraction`` finding to ``result``."""
+        if not monitor or "model_extraction" not in self.config.categories:
+            return result
+        found = monitor.observe(coerce_text(content)[: self.config.max_scan_chars])
+        if found is None or found.confidence < self.config.min_confidence:
+            return result
+        violations = self._finalize(result.violations + (found,))
+        return ScanResult(self.config.decide(violations), violations, result.truncated)
+
+    def _scan_with_detector(self, contents: list, batch: int = 1024) -> list[ScanResult]:
+        """Rules per input, the learned detector per batch (one sparse product), combined into one decision."""
+        out: list[ScanResult] = []
+        limit = self.config.max_scan_chars
+        cats = self.config.categories
+        for start in range(0, len(contents), batch):
+            chunk = contents[start:start + batch]
+            texts = [coerce_text(c) for c in chunk]
+            model = self.detector.violations([t if len(t) <= limit else t[: limit // 2] + "\n" + t[-(limit // 2):]
+                                              for t in texts])
+            for text, extra in zip(texts, model):
+                result = self._scan_rules(None, text)
+                if extra is None or extra.category not in cats or not text.strip():
+                    out.append(result)
+                    continue
+                violations = self._finalize(result.violations + (extra,))
+                out.append(ScanResult(self.config.decide(violations), violations, result.truncated))
+        return out
 
     # ------------------------------------------------------------------------------------------ internals
 
