@@ -107,7 +107,8 @@ class GovernanceDetectorModule(BaseClassifierModule):
         texts = list(dm.split("train").texts or [])
         harmful = np.asarray(dm.labels("train"), dtype=np.int64)
         cat_idx, sources = self._categories(dm, texts, harmful)
-        self.governance = self._cross_validate(texts, harmful, cat_idx)
+        self.governance = det.cross_validate(texts, harmful, cat_idx, self.n_features, self.c, self.cv_folds, _seed(dm))
+        self.governance["standard_fp_target"] = self.fp_target
         self.governance["training_data"] = sources
         w, b = det.fit_weights(det.featurize(texts, self.n_features), harmful, cat_idx, self.c, _seed(dm))
         self.weights.copy_(torch.from_numpy(w))
@@ -136,48 +137,6 @@ class GovernanceDetectorModule(BaseClassifierModule):
                             f"{self.category_column!r} of {[p.name for p in files]}; label every harmful row with one of "
                             f"{list(det.LEARNED_CATEGORIES)}.")
         return out, sources
-
-    def _cross_validate(self, texts: List[str], harmful: np.ndarray, cat_idx: np.ndarray) -> Dict[str, Any]:
-        from sklearn.model_selection import GroupKFold
-
-        groups = det.template_groups(texts)
-        n_groups = int(groups.max()) + 1 if len(groups) else 0
-        folds = min(self.cv_folds, n_groups)
-        if folds < 2:
-            raise DataError(f"{type(self).__name__}: the training split holds {n_groups} template group(s); grouped "
-                            "cross-validation needs at least 2. Add more varied rows.")
-        x = det.featurize(texts, self.n_features)
-        p = np.zeros(len(texts))
-        cats = np.zeros((len(texts), len(det.LEARNED_CATEGORIES)))
-        seed = _seed(self.trainer.datamodule)
-        for train_idx, test_idx in GroupKFold(folds).split(x, harmful, groups):
-            if np.unique(harmful[train_idx]).size < 2:
-                raise DataError(f"{type(self).__name__}: a cross-validation fold has one class only; add rows of both.")
-            w, b = det.fit_weights(x[train_idx], harmful[train_idx], cat_idx[train_idx], self.c, seed)
-            p[test_idx], cats[test_idx] = det.score(x[test_idx], w, b)
-        top = cats.argmax(axis=1)
-        names = np.array([det.LEARNED_CATEGORIES[i] if h else det.BENIGN for i, h in zip(cat_idx, harmful)])
-        thresholds, cv = {}, {}
-        for target in det.FP_TARGETS:
-            thr = det.choose_thresholds(p, top, harmful, cat_idx, target)
-            thresholds[str(target)] = {k: round(v, 6) for k, v in thr.items()}
-            t = np.array([thr[c] for c in det.LEARNED_CATEGORIES])
-            cv[str(target)] = det.evaluate(p >= t[top], harmful == 1, names)
-        return {
-            "categories": list(det.LEARNED_CATEGORIES),
-            "features": det.feature_spec(self.n_features),
-            "standard_fp_target": self.fp_target,
-            "sensitivities": {k: v for k, v in det.SENSITIVITIES.items()},
-            "thresholds": thresholds,
-            "threshold_rule": "flag when P(harmful) >= thresholds[target][most likely category]; thresholds chosen on "
-                              "out-of-fold scores of the training split (grouped by near-duplicate template) for each "
-                              "benign false-positive target",
-            "cross_validation": {"folds": folds, "grouping": "near-duplicate components (char 5-gram cosine >= 0.7)",
-                                 "groups": n_groups, "rows": len(texts),
-                                 "note": "thresholds are tuned on these same out-of-fold scores: the figures are the "
-                                         "operating point as chosen, not an independent test",
-                                 "by_fp_target": cv},
-        }
 
     def training_step(self, batch: Dict[str, torch.Tensor], batch_idx: int) -> None:
         self._score_and_log(batch, "train")

@@ -6,7 +6,12 @@ Reads JSONL (one JSON object per line with a text field, or one JSON string per 
     {"index": 0, "decision": "block", "violations": [{"category": "privacy", "type": "pii_credit_card",
      "severity": "high", "confidence": 0.97}]}
 
-and a summary on stderr. Bad lines (invalid JSON or UTF-8, a non-string text, nesting too deep) are reported as
+and a summary on stderr. Each violation says what raised it: ``"source": "rule"`` (with ``--evidence``, the redacted
+match) or ``"source": "model"`` with the learned detector's ``score`` (P(harmful)). ``--model`` picks the detector:
+``default`` (the one shipped in the package), a directory from ``nethical governance train``, or ``none`` (rules only);
+a missing or corrupt model stops the scan with an error naming the file, never a silent rules-only scan.
+``--workers N`` scans in N processes; the output keeps input order and the model-extraction stream monitor still
+sees the inputs in order (it runs in the parent). Bad lines (invalid JSON or UTF-8, a non-string text, nesting too deep) are reported as
 ``{"index": i, "decision": null, "violations": [], "error": "..."}`` and counted; the scan keeps going. Exit code 0,
 or 1 with ``--fail-on LEVEL`` when any input reaches that decision; 2 for a missing file or bad arguments.
 """
@@ -23,6 +28,7 @@ from typing import Any, Iterator, Optional, TextIO
 
 from nethical.exceptions import DataError, OutputError
 from nethical.governance.config import GovernanceConfig
+from nethical.governance.detector import load_detector
 from nethical.governance.engine import GovernanceEngine
 from nethical.governance.extraction import ExtractionMonitor
 from nethical.governance.violation import DECISION_RANK, DECISIONS
@@ -50,6 +56,14 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     scan.add_argument("--jailbreak-sensitivity", choices=("standard", "high"), default=None,
                       help="high (default): flag persona jailbreaks on fewer cues; standard: fewer flags on role-play "
                            "set-ups, lower recall")
+    scan.add_argument("--model", default="default",
+                      help="learned detector: default (shipped), a directory from `nethical governance train`, or none "
+                           "(rules only)")
+    scan.add_argument("--sensitivity", default="standard",
+                      help="learned detector operating point: low / standard / high (benign false-positive target "
+                           "1%% / 5%% / 10%%), or a target stored in the model card such as 0.02")
+    scan.add_argument("--workers", type=int, default=1, help="processes to scan with (output order is kept)")
+    scan.add_argument("--batch-size", type=int, default=512, help="inputs per batch (learned detector and workers)")
     scan.set_defaults(func=run_scan)
     from nethical.governance.train import register as register_train
 
@@ -114,7 +128,11 @@ def run_scan(ns: argparse.Namespace) -> int:
         overrides["min_confidence"] = ns.min_confidence
     if ns.jailbreak_sensitivity is not None:
         overrides["jailbreak_sensitivity"] = ns.jailbreak_sensitivity
-    engine = GovernanceEngine(GovernanceConfig(**overrides))
+    if ns.workers < 1 or ns.batch_size < 1:
+        raise DataError(f"governance scan: --workers {ns.workers} and --batch-size {ns.batch_size} must be at least 1.")
+    config = GovernanceConfig(**overrides)
+    detector = load_detector(ns.model, ns.sensitivity)
+    engine = GovernanceEngine(config, detector=detector)
     monitor = None if ns.no_stream else ExtractionMonitor(engine.config.extraction_window,
                                                           engine.config.extraction_min_similar)
     out: TextIO
@@ -123,32 +141,50 @@ def run_scan(ns: argparse.Namespace) -> int:
         try:
             out = open(ns.output, "w", encoding="utf-8")
         except OSError as exc:
-            raise OutputError(f"governance scan: cannot write --output {ns.output!r} ({exc.strerror}).") from exc
+            raise OutputError(f"governance scan: cannot write --output {ns.output!r} ({exc.strerror}).") from None
         close = True
     else:
         out = sys.stdout
     decisions: Counter = Counter()
     categories: Counter = Counter()
+    sources: Counter = Counter()
     errors = 0
     first_errors: list[str] = []
     index = -1
+    pool = None
     try:
-        for index, (content, error) in enumerate(_records(path, fmt, ns.text_field)):
-            if error is not None:
-                errors += 1
-                if len(first_errors) < 5:
-                    first_errors.append(error)
-                out.write(json.dumps({"index": index, "decision": None, "violations": [], "error": error}) + "\n")
-                continue
-            result = engine.scan_many([content], monitor=monitor)[0]
-            decisions[result.decision] += 1
-            categories.update(v.category for v in result.violations)
-            record = {"index": index, "decision": result.decision,
-                      "violations": [v.to_dict(evidence=ns.evidence) for v in result.violations]}
-            if result.truncated:
-                record["truncated"] = True
-            out.write(json.dumps(record) + "\n")
+        chunks = _chunks(_records(path, fmt, ns.text_field), ns.batch_size)
+        if ns.workers > 1:
+            import multiprocessing
+
+            pool = multiprocessing.get_context("fork").Pool(
+                ns.workers, initializer=_worker_init,
+                initargs=(overrides, None if detector is None else str(detector.model_dir), ns.sensitivity))
+            scanned = pool.imap(_worker_scan, chunks, chunksize=1)
+        else:
+            scanned = ((chunk, engine.scan_many([c for c, e in chunk if e is None])) for chunk in chunks)
+        for chunk, results in scanned:
+            it = iter(results)
+            for content, error in chunk:
+                index += 1
+                if error is not None:
+                    errors += 1
+                    if len(first_errors) < 5:
+                        first_errors.append(error)
+                    out.write(json.dumps({"index": index, "decision": None, "violations": [], "error": error}) + "\n")
+                    continue
+                result = engine.observe(monitor, content, next(it)) if monitor is not None else next(it)
+                decisions[result.decision] += 1
+                categories.update(v.category for v in result.violations)
+                sources.update(v.source for v in result.violations)
+                record = {"index": index, "decision": result.decision,
+                          "violations": [v.to_dict(evidence=ns.evidence) for v in result.violations]}
+                if result.truncated:
+                    record["truncated"] = True
+                out.write(json.dumps(record) + "\n")
     finally:
+        if pool is not None:
+            pool.terminate()
         if close:
             out.close()
     total = index + 1
@@ -157,6 +193,10 @@ def run_scan(ns: argparse.Namespace) -> int:
     if categories:
         print("governance scan: violations by category: "
               + ", ".join(f"{c} {n}" for c, n in categories.most_common()), file=sys.stderr)
+    if sources:
+        print("governance scan: violations by source: " + ", ".join(f"{k} {n}" for k, n in sources.most_common())
+              + f" (model: {'none' if detector is None else detector.model_dir}, sensitivity {ns.sensitivity})",
+              file=sys.stderr)
     for err in first_errors:
         print(f"governance scan: skipped {err}", file=sys.stderr)
     if ns.fail_on:
@@ -166,3 +206,28 @@ def run_scan(ns: argparse.Namespace) -> int:
             print(f"governance scan: {hit} inputs reached --fail-on {ns.fail_on}; exiting 1", file=sys.stderr)
             return 1
     return 0
+
+
+def _chunks(records: Iterator[tuple[Any, Optional[str]]], size: int) -> Iterator[list[tuple[Any, Optional[str]]]]:
+    chunk: list[tuple[Any, Optional[str]]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_WORKER_ENGINE: Optional[GovernanceEngine] = None
+
+
+def _worker_init(overrides: dict, model_dir: Optional[str], sensitivity: str) -> None:
+    global _WORKER_ENGINE
+    _WORKER_ENGINE = GovernanceEngine(GovernanceConfig(**overrides), detector=load_detector(model_dir, sensitivity))
+
+
+def _worker_scan(chunk: list) -> tuple[list, list]:
+    """One chunk in a worker process: per-input scans without the stream monitor (the parent runs it in order)."""
+    assert _WORKER_ENGINE is not None
+    return chunk, _WORKER_ENGINE.scan_many([c for c, e in chunk if e is None])

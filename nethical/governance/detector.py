@@ -202,6 +202,56 @@ def evaluate(flagged: np.ndarray, is_harmful: np.ndarray, categories: Sequence[s
             "benign_fp": entry(~is_harmful)}
 
 
+def cross_validate(texts: Sequence[str], harmful: np.ndarray, cat_idx: np.ndarray, n_features: int, c: float,
+                   folds: int, seed: int) -> Dict[str, Any]:
+    """Grouped ``folds``-fold cross-validation on the training rows: out-of-fold scores, the per-category thresholds
+    for every target in :data:`FP_TARGETS`, and the recall / benign false-positive rate they give (the ``governance``
+    block of the model card, less the training-data facts)."""
+    from nethical.exceptions import DataError
+    from sklearn.model_selection import GroupKFold
+
+    harmful = np.asarray(harmful, dtype=np.int64)
+    cat_idx = np.asarray(cat_idx, dtype=np.int64)
+    groups = template_groups(texts)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    folds = min(int(folds), n_groups)
+    if folds < 2:
+        raise DataError(f"the training rows hold {n_groups} template group(s); grouped cross-validation needs at "
+                        "least 2. Add more varied rows.")
+    x = featurize(texts, n_features)
+    p = np.zeros(len(texts))
+    cats = np.zeros((len(texts), len(LEARNED_CATEGORIES)))
+    for train_idx, test_idx in GroupKFold(folds).split(x, harmful, groups):
+        if np.unique(harmful[train_idx]).size < 2:
+            raise DataError("a cross-validation fold holds one class only; add benign and harmful rows of more "
+                            "templates.")
+        w, b = fit_weights(x[train_idx], harmful[train_idx], cat_idx[train_idx], c, seed)
+        p[test_idx], cats[test_idx] = score(x[test_idx], w, b)
+    top = cats.argmax(axis=1)
+    names = np.array([LEARNED_CATEGORIES[i] if h else BENIGN for i, h in zip(cat_idx, harmful)])
+    thresholds, cv = {}, {}
+    for target in FP_TARGETS:
+        thr = choose_thresholds(p, top, harmful, cat_idx, target)
+        thresholds[str(target)] = {k: round(v, 6) for k, v in thr.items()}
+        t = np.array([thr[k] for k in LEARNED_CATEGORIES])
+        cv[str(target)] = evaluate(p >= t[top], harmful == 1, names)
+    return {
+        "categories": list(LEARNED_CATEGORIES),
+        "features": feature_spec(n_features),
+        "sensitivities": dict(SENSITIVITIES),
+        "thresholds": thresholds,
+        "threshold_rule": "flag when P(harmful) >= thresholds[target][most likely category]; thresholds chosen on "
+                          "out-of-fold scores of the training split (grouped by near-duplicate template) for each "
+                          "benign false-positive target",
+        "cross_validation": {"folds": folds, "grouping": "near-duplicate components (char 5-gram cosine >= 0.7)",
+                             "groups": n_groups, "rows": len(texts),
+                             "note": "the thresholds are tuned on these same out-of-fold scores, so these figures are "
+                                     "the operating point as chosen, not an independent test; see docs/benchmarks.md "
+                                     "for nested figures",
+                             "by_fp_target": cv},
+    }
+
+
 # ---------------------------------------------------------------------------------------------- scoring
 
 @dataclass(frozen=True)

@@ -51,6 +51,18 @@ _MAX_DEPTH = 32
 _REDACT_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _REDACT_DIGITS = re.compile(r"\d[\d \-.]{2,}\d")
 _HAS_DIGIT = re.compile(r"\d").search
+# counter-speech: a toxic phrase that is quoted or reported in order to condemn it ("Saying 'X' shows how bigoted you
+# are", "it's not okay to call people X") is not itself toxic (see _counter_speech)
+_QUOTED = re.compile(r'"([^"\n]{1,300})"|\u201c([^\u201d\n]{1,300})\u201d')
+_REPORTING = re.compile(r"\b(?:say|says|saying|said|write|writes|writing|wrote|written|post|posts|posting|posted|"
+                        r"tweet|tweets|tweeting|tweeted|call|calls|calling|called|use|uses|using|claim|claims|claiming|"
+                        r"claimed|threaten|threatens|threatening|words like|things like|statements like|comments like)\b")
+_CONDEMNING = re.compile(r"\b(?:hateful|bigot|bigots|bigoted|bigotry|racist|sexist|homophobic|transphobic|misogynistic|"
+                         r"hurtful|small-minded|misguided|ignorant|horrible person|disgraceful|unacceptable|"
+                         r"not (?:okay|ok|acceptable|fine|cool)|no respect|ashamed|shameful|offensive|slurs?|vile|"
+                         r"says a lot|shows? (?:how|what|that)|why would you|how can you|how could you|"
+                         r"don't|do not|shouldn't|should not|stop|never|appalling|abhorrent|condemn\w*|"
+                         r"get you (?:thrown in jail|arrested|banned|reported)|(?:is|are) (?:a )?crimes?|illegal)\b")
 
 
 @functools.lru_cache(maxsize=1)
@@ -390,9 +402,35 @@ class GovernanceEngine:
                 cues = ", ".join(sorted(groups))
             vtype = self._types[key].get(group, sig.type)
             confidence = min(0.99, sig.confidence + 0.1 * (score - sig.threshold))
+            if sig.category == "toxic" and _counter_speech(view, span):
+                continue
             out.append(Violation(sig.category, vtype, sig.severity, round(confidence, 3), span,
                                  f"{redact_snippet(snippet)!r} (cues: {cues})"))
         return out
+
+
+def _counter_speech(text: str, span: tuple[int, int]) -> bool:
+    """Whether the toxic phrase at ``span`` is quoted or reported in order to condemn it.
+
+    Two shapes count, both needing a reporting verb (say, write, call, ...) and a condemning phrase (hateful,
+    bigoted, not okay, shows how, why would you, ...) *outside* the phrase itself:
+
+    * the phrase sits inside double quotes, and the words outside the quotes report and condemn it;
+    * no quotes: a reporting verb comes at most 60 characters before the phrase in the same sentence ("it's not okay
+      to be calling people X", "writing that X are Y says a lot about you").
+    """
+    start, end = span
+    for m in _QUOTED.finditer(text):
+        if m.start() <= start and end <= m.end():
+            outside = text[:m.start()] + " " + text[m.end():]
+            return _REPORTING.search(outside) is not None and _CONDEMNING.search(outside) is not None
+    head = text[max(0, start - 60):start]
+    cut = max(head.rfind("."), head.rfind("!"), head.rfind("?"))
+    head = head[cut + 1:] if cut >= 0 else head
+    if _REPORTING.search(head) is None:
+        return False
+    outside = text[:start] + " " + text[end:]
+    return _CONDEMNING.search(outside) is not None
 
 
 def _fires_alone(weight: float, sig: Signal) -> bool:
