@@ -207,7 +207,6 @@ def test_default_detector_ships_small_verified_and_licensed() -> None:
     assert not engine.scan("Could you recommend a good book about gardening?").flagged
 
 
-@pytest.mark.slow  # about 1-3 minutes: the full recipe (2**18 features, 5 grouped folds) on 400 rows
 @pytest.mark.skipif(not (CORPUS / "dev.jsonl").is_file(), reason="shared governance corpus not available")
 def test_rebuilding_on_a_slice_follows_the_shipped_recipe(tmp_path: Path) -> None:
     from nethical.governance.build_default import build
