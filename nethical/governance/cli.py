@@ -29,7 +29,9 @@ from typing import Any, Iterator, Optional, TextIO
 from nethical.exceptions import DataError, OutputError
 from nethical.governance.config import GovernanceConfig
 from nethical.governance.detector import load_detector
-from nethical.governance.engine import GovernanceEngine
+from nethical.governance.engine import GovernanceEngine, coerce_text
+from nethical.governance.extraction import fingerprint
+from nethical.governance.violation import ScanResult
 from nethical.governance.extraction import ExtractionMonitor
 from nethical.governance.violation import DECISION_RANK, DECISIONS
 
@@ -70,8 +72,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     register_train(sub)
 
 
-def _records(path: Path, fmt: str, field: str) -> Iterator[tuple[Any, Optional[str]]]:
-    """Yield ``(content, error)`` per input line/row; ``error`` is set for a line that cannot be read."""
+def _raw_records(path: Path, fmt: str, field: str) -> Iterator[tuple]:
+    """Yield one cheap item per input line/row, parsed later by :func:`_parse` (in a worker with ``--workers``):
+    ``("c", content)`` for a CSV/TSV row, ``("j", lineno, raw bytes)`` for a non-blank JSONL line."""
     if fmt in ("csv", "tsv"):
         with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
             reader = csv.DictReader(fh, delimiter="\t" if fmt == "tsv" else ",")
@@ -79,37 +82,74 @@ def _records(path: Path, fmt: str, field: str) -> Iterator[tuple[Any, Optional[s
                 raise DataError(f"governance scan: column {field!r} not found in {path.name}. "
                                 f"Available: {reader.fieldnames}. Pass --text-field with one of them.")
             for row in reader:
-                yield row.get(field), None
+                yield ("c", row.get(field))
         return
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield None, f"line {lineno}: invalid UTF-8 at byte {exc.start}"
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except RecursionError:
-                yield None, f"line {lineno}: JSON nested too deeply"
-                continue
-            except ValueError as exc:
-                yield None, f"line {lineno}: invalid JSON ({exc.msg} at column {exc.colno})"
-                continue
-            if isinstance(obj, str):
-                yield obj, None
-            elif isinstance(obj, dict):
-                value = obj.get(field)
-                if isinstance(value, str):
-                    yield value, None
-                elif value is None:
-                    yield None, f"line {lineno}: no {field!r} field (keys: {sorted(obj)[:10]})"
-                else:
-                    yield None, f"line {lineno}: field {field!r} is {type(value).__name__}, expected a string"
-            else:
-                yield None, f"line {lineno}: expected a JSON object or string, got {type(obj).__name__}"
+            if raw.strip():
+                yield ("j", lineno, raw)
+
+
+def _parse(item: tuple, field: str) -> tuple[Any, Optional[str]]:
+    """``(content, error)`` of one item of :func:`_raw_records`; ``error`` is set for a line that cannot be read."""
+    if item[0] == "c":
+        return item[1], None
+    _, lineno, raw = item
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"line {lineno}: invalid UTF-8 at byte {exc.start}"
+    try:
+        obj = json.loads(line)
+    except RecursionError:
+        return None, f"line {lineno}: JSON nested too deeply"
+    except ValueError as exc:
+        return None, f"line {lineno}: invalid JSON ({exc.msg} at column {exc.colno})"
+    if isinstance(obj, str):
+        return obj, None
+    if isinstance(obj, dict):
+        value = obj.get(field)
+        if isinstance(value, str):
+            return value, None
+        if value is None:
+            return None, f"line {lineno}: no {field!r} field (keys: {sorted(obj)[:10]})"
+        return None, f"line {lineno}: field {field!r} is {type(value).__name__}, expected a string"
+    return None, f"line {lineno}: expected a JSON object or string, got {type(obj).__name__}"
+
+
+def _records(path: Path, fmt: str, field: str) -> Iterator[tuple[Any, Optional[str]]]:
+    """Yield ``(content, error)`` per input line/row; ``error`` is set for a line that cannot be read."""
+    for item in _raw_records(path, fmt, field):
+        yield _parse(item, field)
+
+
+def _line(index: int, result: ScanResult, evidence: bool) -> str:
+    record: dict[str, Any] = {"index": index, "decision": result.decision,
+                              "violations": [v.to_dict(evidence=evidence) for v in result.violations]}
+    if result.truncated:
+        record["truncated"] = True
+    return json.dumps(record) + "\n"
+
+
+def _scan_chunk(engine: GovernanceEngine, start: int, items: list, field: str, evidence: bool,
+                stream: bool) -> list[tuple]:
+    """Parse and scan one chunk (in the parent or a worker): per input ``(result, error, line, fingerprint)``, where
+    ``line`` is the finished JSON output line and ``fingerprint`` what the stream monitor needs (the parent feeds
+    it in order and only rewrites the line when the monitor adds a finding)."""
+    parsed = [_parse(item, field) for item in items]
+    results = iter(engine.scan_many([c for c, e in parsed if e is None]))
+    limit = engine.config.max_scan_chars
+    out = []
+    for k, (content, error) in enumerate(parsed):
+        index = start + k
+        if error is not None:
+            out.append((None, error, json.dumps({"index": index, "decision": None, "violations": [],
+                                                 "error": error}) + "\n", None))
+            continue
+        result = next(results)
+        fp = fingerprint(coerce_text(content)[:limit]) if stream else None
+        out.append((result, None, _line(index, result, evidence), fp))
+    return out
 
 
 def run_scan(ns: argparse.Namespace) -> int:
@@ -153,35 +193,36 @@ def run_scan(ns: argparse.Namespace) -> int:
     index = -1
     pool = None
     try:
-        chunks = _chunks(_records(path, fmt, ns.text_field), ns.batch_size)
+        chunks = _chunks(_raw_records(path, fmt, ns.text_field), ns.batch_size)
+        stream = monitor is not None and "model_extraction" in engine.config.categories
+        args = (ns.text_field, ns.evidence, stream)
         if ns.workers > 1:
             import multiprocessing
 
             pool = multiprocessing.get_context("fork").Pool(
                 ns.workers, initializer=_worker_init,
                 initargs=(overrides, None if detector is None else str(detector.model_dir), ns.sensitivity))
-            scanned = pool.imap(_worker_scan, chunks, chunksize=1)
+            scanned = pool.imap(_worker_scan, ((start, items, *args) for start, items in chunks), chunksize=1)
         else:
-            scanned = ((chunk, engine.scan_many([c for c, e in chunk if e is None])) for chunk in chunks)
-        for chunk, results in scanned:
-            it = iter(results)
-            for content, error in chunk:
+            scanned = (_scan_chunk(engine, start, items, *args) for start, items in chunks)
+        for entries in scanned:
+            for result, error, line, fp in entries:
                 index += 1
                 if error is not None:
                     errors += 1
                     if len(first_errors) < 5:
                         first_errors.append(error)
-                    out.write(json.dumps({"index": index, "decision": None, "violations": [], "error": error}) + "\n")
+                    out.write(line)
                     continue
-                result = engine.observe(monitor, content, next(it)) if monitor is not None else next(it)
+                if fp is not None:
+                    found = monitor.observe_fingerprint(fp)
+                    if found is not None and found.confidence >= engine.config.min_confidence:
+                        result = engine.add_violation(result, found)
+                        line = _line(index, result, ns.evidence)
                 decisions[result.decision] += 1
                 categories.update(v.category for v in result.violations)
                 sources.update(v.source for v in result.violations)
-                record = {"index": index, "decision": result.decision,
-                          "violations": [v.to_dict(evidence=ns.evidence) for v in result.violations]}
-                if result.truncated:
-                    record["truncated"] = True
-                out.write(json.dumps(record) + "\n")
+                out.write(line)
     finally:
         if pool is not None:
             pool.terminate()
@@ -208,15 +249,18 @@ def run_scan(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _chunks(records: Iterator[tuple[Any, Optional[str]]], size: int) -> Iterator[list[tuple[Any, Optional[str]]]]:
-    chunk: list[tuple[Any, Optional[str]]] = []
+def _chunks(records: Iterator[tuple], size: int) -> Iterator[tuple[int, list]]:
+    """``(index of the first input, items)`` per chunk of ``size`` inputs."""
+    chunk: list = []
+    start = 0
     for record in records:
         chunk.append(record)
         if len(chunk) >= size:
-            yield chunk
+            yield start, chunk
+            start += len(chunk)
             chunk = []
     if chunk:
-        yield chunk
+        yield start, chunk
 
 
 _WORKER_ENGINE: Optional[GovernanceEngine] = None
@@ -227,7 +271,7 @@ def _worker_init(overrides: dict, model_dir: Optional[str], sensitivity: str) ->
     _WORKER_ENGINE = GovernanceEngine(GovernanceConfig(**overrides), detector=load_detector(model_dir, sensitivity))
 
 
-def _worker_scan(chunk: list) -> tuple[list, list]:
-    """One chunk in a worker process: per-input scans without the stream monitor (the parent runs it in order)."""
+def _worker_scan(task: tuple) -> list[tuple]:
+    """One chunk in a worker process (see :func:`_scan_chunk`)."""
     assert _WORKER_ENGINE is not None
-    return chunk, _WORKER_ENGINE.scan_many([c for c, e in chunk if e is None])
+    return _scan_chunk(_WORKER_ENGINE, *task)

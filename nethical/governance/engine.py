@@ -199,6 +199,10 @@ class GovernanceEngine:
         found = monitor.observe(coerce_text(content)[: self.config.max_scan_chars])
         if found is None or found.confidence < self.config.min_confidence:
             return result
+        return self.add_violation(result, found)
+
+    def add_violation(self, result: ScanResult, found: Violation) -> ScanResult:
+        """``result`` with one more violation (e.g. the stream monitor's), decided again."""
         violations = self._finalize(result.violations + (found,))
         return ScanResult(self.config.decide(violations), violations, result.truncated)
 

@@ -51,6 +51,12 @@ def _fingerprints(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     return template, bands
 
 
+def fingerprint(text: str) -> tuple:
+    """What :meth:`ExtractionMonitor.observe_fingerprint` needs of one query (computable in another process)."""
+    template, bands = _fingerprints(text if isinstance(text, str) else str(text))
+    return template, bands, len(text)
+
+
 class ExtractionMonitor:
     """Watch a sequence of queries for model-extraction probing.
 
@@ -78,7 +84,11 @@ class ExtractionMonitor:
 
     def observe(self, text: str) -> Optional[Violation]:
         """Record one query; return a ``model_extraction/systematic_probing`` violation when it completes a pattern."""
-        template, bands = _fingerprints(text if isinstance(text, str) else str(text))
+        return self.observe_fingerprint(fingerprint(text))
+
+    def observe_fingerprint(self, fp: tuple) -> Optional[Violation]:
+        """:meth:`observe` for a query already reduced by :func:`fingerprint` (the scanner's workers compute it)."""
+        template, bands, length = fp
         similar = self._templates[template]
         for band in bands:
             similar = max(similar, self._bands[band])
@@ -98,7 +108,7 @@ class ExtractionMonitor:
         self.probing_queries += 1
         severity = "high" if count >= 3 * self.min_similar else "medium"
         confidence = min(0.97, 0.7 + 0.03 * (count - self.min_similar))
-        return Violation("model_extraction", "systematic_probing", severity, confidence, (0, len(text)),
+        return Violation("model_extraction", "systematic_probing", severity, confidence, (0, length),
                          f"{count} near-duplicate queries within the last {len(self._recent)}")
 
     @staticmethod
