@@ -19,7 +19,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from nethical.exceptions import ConfigError, DataError, OutputError
 from nethical.governance import detector as det
