@@ -40,6 +40,7 @@ from nethical.console import info_once as _info
 from nethical.console import warn_once as _warn
 from nethical.exceptions import ConfigError, GovernanceViolationError, OutputError
 from nethical.governance import CATEGORIES, GovernanceConfig, GovernanceEngine, ScanResult, Violation
+from nethical.governance.detector import load_detector
 from nethical.governance.violation import DECISION_RANK, DECISIONS
 
 POLICIES = ("report", "quarantine", "block")
@@ -75,6 +76,12 @@ class GovernanceCallback(Callback):
             (:class:`nethical.governance.GovernanceConfig`).
         categories: categories to check (default: all nine).
         jailbreak_sensitivity: ``high`` (default) or ``standard`` (:class:`nethical.governance.GovernanceConfig`).
+        model: the learned detector combined with the rules: ``default`` (shipped in the package), a directory
+            written by ``nethical governance train`` (``--governance.model DIR``, classic ``--gov-model DIR``), or
+            ``none`` for rules only. Loaded and verified (sha256) when the callback is built, so a missing or corrupt
+            model stops the run before it starts, naming the file.
+        sensitivity: the detector's operating point: ``low`` / ``standard`` / ``high`` (benign false-positive
+            target 1% / 5% / 10%, thresholds from the model card).
 
     Raises:
         ConfigError: for a bad count, policy, decision or threshold (at construction, before any job starts).
@@ -98,6 +105,8 @@ class GovernanceCallback(Callback):
         min_confidence: float = 0.5,
         categories: Optional[list[str]] = None,
         jailbreak_sensitivity: str = "high",
+        model: Optional[str] = "default",
+        sensitivity: str = "standard",
     ) -> None:
         if policy not in POLICIES:
             raise ConfigError(f"GovernanceCallback(policy={policy!r}) is not a policy. Valid: {list(POLICIES)}.")
@@ -117,6 +126,9 @@ class GovernanceCallback(Callback):
             categories=frozenset(categories) if categories else frozenset(CATEGORIES),
             jailbreak_sensitivity=jailbreak_sensitivity,
         )
+        self.model = model
+        self.sensitivity = sensitivity
+        self._detector = load_detector(model, sensitivity) if self.enabled else None
         self._engine: Optional[GovernanceEngine] = None
         self.summary: dict[str, Any] = {}
         self._data: dict[str, Any] = {}
@@ -125,7 +137,7 @@ class GovernanceCallback(Callback):
     @property
     def engine(self) -> GovernanceEngine:
         if self._engine is None:
-            self._engine = GovernanceEngine(self.config)
+            self._engine = GovernanceEngine(self.config, detector=self._detector)
         return self._engine
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -311,6 +323,8 @@ class GovernanceCallback(Callback):
             "by_category": {c: int(by_category[c]) for c in CATEGORIES if by_category.get(c)},
             "quarantined": int(data["quarantined"]),
             "blocked_run": bool(blocked_run),
+            "detector": "none" if self._detector is None else str(self.model),
+            "detector_sensitivity": self.sensitivity,
         }
 
     def _print_summary(self) -> None:

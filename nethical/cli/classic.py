@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     gov.add_argument("--gov-jailbreak-sensitivity", choices=("standard", "high"), default="high",
                      help="high (default): flag persona jailbreaks on fewer cues; standard: fewer flags on role-play "
                           "training data, lower recall")
+    gov.add_argument("--gov-model", default="default",
+                     help="learned governance detector combined with the rules: default (shipped), a directory from "
+                          "`nethical governance train`, or none (rules only)")
+    gov.add_argument("--gov-sensitivity", choices=("low", "standard", "high"), default="standard",
+                     help="learned detector operating point: benign false-positive target 1%% / 5%% / 10%%")
     drift = p.add_argument_group("ethical drift tracking")
     drift.add_argument("--enable-drift-tracking", action="store_true", help="record a cohort observation and report drift")
     drift.add_argument("--drift-report-dir", default="training_drift_reports", help="cohort store and drift reports")
@@ -125,6 +130,10 @@ def validate(ns: argparse.Namespace) -> List[str]:
     for flag, value in (("--gov-data-samples", ns.gov_data_samples), ("--gov-pred-samples", ns.gov_pred_samples)):
         if value != "all" and not (value.isdigit() and int(value) >= 1):
             raise ConfigError(f"{flag} {value!r} must be a positive whole number or all.")
+    if ns.enable_governance and ns.gov_model not in ("default", "none"):
+        from nethical.governance.detector import load_detector
+
+        load_detector(ns.gov_model, ns.gov_sensitivity)  # a missing or corrupt model stops here, naming the file
     if ns.audit_signing_key is not None and not Path(ns.audit_signing_key).is_file():
         raise ConfigError(f"--audit-signing-key {ns.audit_signing_key!r} does not exist; pass an Ed25519 private key PEM file.")
     if ns.num_nodes is not None and ns.num_nodes < 1:
@@ -177,6 +186,10 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
                  "--governance.pred_samples", ns.gov_pred_samples, "--governance.policy", policy]
         if ns.gov_jailbreak_sensitivity != "high":
             args += ["--governance.jailbreak_sensitivity", ns.gov_jailbreak_sensitivity]
+        if ns.gov_model != "default":
+            args += ["--governance.model", ns.gov_model]
+        if ns.gov_sensitivity != "standard":
+            args += ["--governance.sensitivity", ns.gov_sensitivity]
     if ns.enable_drift_tracking:
         args += ["--drift.enabled", "true", "--drift.report_dir", str(ns.drift_report_dir)]
         if ns.cohort_id:

@@ -10,7 +10,10 @@ Order of work for one input (each step is linear in the input length, and the in
 4. rule detectors (:mod:`nethical.governance.rules`) on the normalised text and on its leetspeak and letter-spacing
    views; a finding that only appears in a de-obfuscated view is also reported as ``security/obfuscation``;
 5. embedded base64 / hex / ROT13 payloads are decoded and rescanned (``decode_depth`` levels);
-6. violations below ``min_confidence`` or outside ``categories`` are dropped and the rest decide the outcome.
+6. with a learned detector (:class:`nethical.governance.detector.LearnedDetector`), its P(harmful) and category
+   (scored in batches by :meth:`GovernanceEngine.scan_many`) add a ``source="model"`` violation when P(harmful)
+   reaches its category's threshold;
+7. violations below ``min_confidence`` or outside ``categories`` are dropped and the rest decide the outcome.
 """
 
 from __future__ import annotations
@@ -48,6 +51,18 @@ _MAX_DEPTH = 32
 _REDACT_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _REDACT_DIGITS = re.compile(r"\d[\d \-.]{2,}\d")
 _HAS_DIGIT = re.compile(r"\d").search
+# counter-speech: a toxic phrase that is quoted or reported in order to condemn it ("Saying 'X' shows how bigoted you
+# are", "it's not okay to call people X") is not itself toxic (see _counter_speech)
+_QUOTED = re.compile(r'"([^"\n]{1,300})"|\u201c([^\u201d\n]{1,300})\u201d')
+_REPORTING = re.compile(r"\b(?:say|says|saying|said|write|writes|writing|wrote|written|post|posts|posting|posted|"
+                        r"tweet|tweets|tweeting|tweeted|call|calls|calling|called|use|uses|using|claim|claims|claiming|"
+                        r"claimed|threaten|threatens|threatening|words like|things like|statements like|comments like)\b")
+_CONDEMNING = re.compile(r"\b(?:hateful|bigot|bigots|bigoted|bigotry|racist|sexist|homophobic|transphobic|misogynistic|"
+                         r"hurtful|small-minded|misguided|ignorant|horrible person|disgraceful|unacceptable|"
+                         r"not (?:okay|ok|acceptable|fine|cool)|no respect|ashamed|shameful|offensive|slurs?|vile|"
+                         r"says a lot|shows? (?:how|what|that)|why would you|how can you|how could you|"
+                         r"don't|do not|shouldn't|should not|stop|never|appalling|abhorrent|condemn\w*|"
+                         r"get you (?:thrown in jail|arrested|banned|reported)|(?:is|are) (?:a )?crimes?|illegal)\b")
 
 
 @functools.lru_cache(maxsize=1)
@@ -101,6 +116,8 @@ class GovernanceEngine:
     Args:
         config: thresholds and limits (:class:`GovernanceConfig`); the defaults suit training data.
         ruleset: compiled rules; defaults to the shared :func:`default_ruleset`.
+        detector: a :class:`nethical.governance.detector.LearnedDetector` combined with the rules (its flagged texts
+            get a ``learned_detector`` violation with ``source="model"`` and its score); ``None`` = rules only.
 
     Example:
         >>> engine = GovernanceEngine()
@@ -109,8 +126,10 @@ class GovernanceEngine:
         ('block', 'security', 'prompt_injection')
     """
 
-    def __init__(self, config: Optional[GovernanceConfig] = None, ruleset: Optional[RuleSet] = None) -> None:
+    def __init__(self, config: Optional[GovernanceConfig] = None, ruleset: Optional[RuleSet] = None,
+                 detector: Any = None) -> None:
         self.config = config if config is not None else GovernanceConfig()
+        self.detector = detector
         self.ruleset = ruleset if ruleset is not None else default_ruleset()
         self.signals = dict(self.ruleset.signals)
         if self.config.jailbreak_sensitivity == "standard" and "jailbreak" in self.signals:
@@ -124,7 +143,12 @@ class GovernanceEngine:
 
     def scan(self, content: Any) -> ScanResult:
         """Scan one input (any type; see :func:`coerce_text`) and return its decision and violations."""
-        text = coerce_text(content)
+        if self.detector is not None:
+            return self.scan_many([content])[0]
+        return self._scan_rules(content)
+
+    def _scan_rules(self, content: Any, text: Optional[str] = None) -> ScanResult:
+        text = coerce_text(content) if text is None else text
         truncated = False
         limit = self.config.max_scan_chars
         if len(text) > limit:
@@ -151,9 +175,15 @@ class GovernanceEngine:
         """
         if monitor is True:
             monitor = ExtractionMonitor(self.config.extraction_window, self.config.extraction_min_similar)
+        if self.detector is not None:
+            contents = list(contents)
+            results = self._scan_with_detector(contents)
+            if not monitor:
+                return results
+            return [self.observe(monitor, content, result) for content, result in zip(contents, results)]
         results = []
         for content in contents:
-            result = self.scan(content)
+            result = self._scan_rules(content)
             if monitor and "model_extraction" in self.config.categories:
                 found = monitor.observe(coerce_text(content)[: self.config.max_scan_chars])
                 if found is not None and found.confidence >= self.config.min_confidence:
@@ -161,6 +191,39 @@ class GovernanceEngine:
                     result = ScanResult(self.config.decide(violations), violations, result.truncated)
             results.append(result)
         return results
+
+    def observe(self, monitor: ExtractionMonitor, content: Any, result: ScanResult) -> ScanResult:
+        """Feed one scanned input to a stream monitor and add its ``model_extraction`` finding to ``result``."""
+        if not monitor or "model_extraction" not in self.config.categories:
+            return result
+        found = monitor.observe(coerce_text(content)[: self.config.max_scan_chars])
+        if found is None or found.confidence < self.config.min_confidence:
+            return result
+        return self.add_violation(result, found)
+
+    def add_violation(self, result: ScanResult, found: Violation) -> ScanResult:
+        """``result`` with one more violation (e.g. the stream monitor's), decided again."""
+        violations = self._finalize(result.violations + (found,))
+        return ScanResult(self.config.decide(violations), violations, result.truncated)
+
+    def _scan_with_detector(self, contents: list, batch: int = 1024) -> list[ScanResult]:
+        """Rules per input, the learned detector per batch (one sparse product), combined into one decision."""
+        out: list[ScanResult] = []
+        limit = self.config.max_scan_chars
+        cats = self.config.categories
+        for start in range(0, len(contents), batch):
+            chunk = contents[start:start + batch]
+            texts = [coerce_text(c) for c in chunk]
+            model = self.detector.violations([t if len(t) <= limit else t[: limit // 2] + "\n" + t[-(limit // 2):]
+                                              for t in texts])
+            for text, extra in zip(texts, model):
+                result = self._scan_rules(None, text)
+                if extra is None or extra.category not in cats or not text.strip():
+                    out.append(result)
+                    continue
+                violations = self._finalize(result.violations + (extra,))
+                out.append(ScanResult(self.config.decide(violations), violations, result.truncated))
+        return out
 
     # ------------------------------------------------------------------------------------------ internals
 
@@ -343,9 +406,35 @@ class GovernanceEngine:
                 cues = ", ".join(sorted(groups))
             vtype = self._types[key].get(group, sig.type)
             confidence = min(0.99, sig.confidence + 0.1 * (score - sig.threshold))
+            if sig.category == "toxic" and _counter_speech(view, span):
+                continue
             out.append(Violation(sig.category, vtype, sig.severity, round(confidence, 3), span,
                                  f"{redact_snippet(snippet)!r} (cues: {cues})"))
         return out
+
+
+def _counter_speech(text: str, span: tuple[int, int]) -> bool:
+    """Whether the toxic phrase at ``span`` is quoted or reported in order to condemn it.
+
+    Two shapes count, both needing a reporting verb (say, write, call, ...) and a condemning phrase (hateful,
+    bigoted, not okay, shows how, why would you, ...) *outside* the phrase itself:
+
+    * the phrase sits inside double quotes, and the words outside the quotes report and condemn it;
+    * no quotes: a reporting verb comes at most 60 characters before the phrase in the same sentence ("it's not okay
+      to be calling people X", "writing that X are Y says a lot about you").
+    """
+    start, end = span
+    for m in _QUOTED.finditer(text):
+        if m.start() <= start and end <= m.end():
+            outside = text[:m.start()] + " " + text[m.end():]
+            return _REPORTING.search(outside) is not None and _CONDEMNING.search(outside) is not None
+    head = text[max(0, start - 60):start]
+    cut = max(head.rfind("."), head.rfind("!"), head.rfind("?"))
+    head = head[cut + 1:] if cut >= 0 else head
+    if _REPORTING.search(head) is None:
+        return False
+    outside = text[:start] + " " + text[end:]
+    return _CONDEMNING.search(outside) is not None
 
 
 def _fires_alone(weight: float, sig: Signal) -> bool:

@@ -7,7 +7,11 @@ by a word or two. The monitor keeps, for the last ``window`` queries, two cheap 
 * a *template* — lower-cased, numbers replaced by ``#``, whitespace collapsed (catches ``score input 1``,
   ``score input 2``, ...);
 * *bands* of a bottom-k MinHash sketch of the query's content words (two of the six smallest CRC32 token hashes per
-  band), so queries sharing most of their words share a band with high probability.
+  band), so queries sharing most of their words share a band with high probability. Bands are only kept for a
+  query that asks about a model's outputs or internals (:data:`_PROBE_CUE`: scores, probabilities, logits,
+  confidence, predictions, labels, weights, parameters, thresholds, embeddings, ...): templated but ordinary prompts
+  ("Generate a C program that implements ...", one sentence per target group) share words without probing anything,
+  and flagging them was the monitor's main source of false positives.
 
 A query whose template or one of whose bands was seen at least ``min_similar - 1`` times in the window is part of
 a probing pattern. Counting is O(1) per query (dictionary counters with eviction), so a stream of millions costs
@@ -29,17 +33,28 @@ _STOP = frozenset("a an the is are was were be of to in on for and or but what w
                   "would should will i you it this that these those my your me with as at by from please tell give "
                   "about if so not no yes".split())
 _K = 6
+#: what a probing query asks for; a near-duplicate (band) match only counts for queries that mention one of these
+_PROBE_CUE = re.compile(
+    r"\b(?:logits?|log-?probs?|probabilit(?:y|ies)|confidence|scor(?:e|es|ed|ing)|predict(?:s|ed|ion|ions)?|"
+    r"classif(?:y|ied|ies|ication|ier)|labels?|weights?|parameters?|hyper-?parameters?|thresholds?|"
+    r"decision boundar(?:y|ies)|embeddings?|gradients?|softmax|temperature|risk rating|verdict)\b")
 
 
 def _fingerprints(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     low = " ".join(_NUM.sub("#", text.lower()).split())[:2000]
     template = low
     tokens = {zlib.crc32(w.encode()) for w in _WORD.findall(low) if w not in _STOP and w != "#"}
-    if len(tokens) < 4:
+    if len(tokens) < 4 or _PROBE_CUE.search(low) is None:
         return template, ()
     smallest = sorted(tokens)[:_K]
     bands = tuple((smallest[i], smallest[i + 1]) for i in range(0, len(smallest) - 1, 2))
     return template, bands
+
+
+def fingerprint(text: str) -> tuple:
+    """What :meth:`ExtractionMonitor.observe_fingerprint` needs of one query (computable in another process)."""
+    template, bands = _fingerprints(text if isinstance(text, str) else str(text))
+    return template, bands, len(text)
 
 
 class ExtractionMonitor:
@@ -69,7 +84,11 @@ class ExtractionMonitor:
 
     def observe(self, text: str) -> Optional[Violation]:
         """Record one query; return a ``model_extraction/systematic_probing`` violation when it completes a pattern."""
-        template, bands = _fingerprints(text if isinstance(text, str) else str(text))
+        return self.observe_fingerprint(fingerprint(text))
+
+    def observe_fingerprint(self, fp: tuple) -> Optional[Violation]:
+        """:meth:`observe` for a query already reduced by :func:`fingerprint` (the scanner's workers compute it)."""
+        template, bands, length = fp
         similar = self._templates[template]
         for band in bands:
             similar = max(similar, self._bands[band])
@@ -89,7 +108,7 @@ class ExtractionMonitor:
         self.probing_queries += 1
         severity = "high" if count >= 3 * self.min_similar else "medium"
         confidence = min(0.97, 0.7 + 0.03 * (count - self.min_similar))
-        return Violation("model_extraction", "systematic_probing", severity, confidence, (0, len(text)),
+        return Violation("model_extraction", "systematic_probing", severity, confidence, (0, length),
                          f"{count} near-duplicate queries within the last {len(self._recent)}")
 
     @staticmethod

@@ -8,7 +8,7 @@ address, phone number, SSN or IP address.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 CATEGORIES = (
     "ethical",
@@ -40,6 +40,9 @@ class Violation:
             when the input is ASCII without invisible characters); for findings inside a decoded base64 / hex /
             ROT13 payload, the span of the encoded payload.
         evidence: a short, redacted description of what matched (``card ****-****-****-8614 (Luhn valid)``).
+        source: what raised it: ``rule`` (a rule, a PII validator, a decoder or the stream monitor; ``evidence`` is
+            the redacted match) or ``model`` (the learned detector; ``score`` is its P(harmful)).
+        score: the learned detector's P(harmful) for ``source == "model"``, else ``None``.
     """
 
     category: str
@@ -48,6 +51,8 @@ class Violation:
     confidence: float
     span: tuple[int, int] = (0, 0)
     evidence: str = ""
+    source: str = "rule"
+    score: Optional[float] = None
 
     def to_dict(self, evidence: bool = True) -> dict[str, Any]:
         """JSON-ready dict; ``evidence=False`` keeps only category, type, severity and confidence."""
@@ -56,7 +61,10 @@ class Violation:
             "type": self.type,
             "severity": self.severity,
             "confidence": round(float(self.confidence), 3),
+            "source": self.source,
         }
+        if self.score is not None:
+            out["score"] = round(float(self.score), 4)
         if evidence:
             out["span"] = [int(self.span[0]), int(self.span[1])]
             out["evidence"] = self.evidence

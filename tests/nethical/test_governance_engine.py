@@ -83,8 +83,9 @@ def test_violation_shape() -> None:
     v = res.violations[0]
     assert isinstance(v, Violation) and (v.category, v.type, v.severity) == ("security", "prompt_injection", "high")
     assert 0.0 <= v.confidence <= 1.0 and v.span[0] < v.span[1]
-    assert set(v.to_dict()) == {"category", "type", "severity", "confidence", "span", "evidence"}
-    assert set(v.to_dict(evidence=False)) == {"category", "type", "severity", "confidence"}
+    assert set(v.to_dict()) == {"category", "type", "severity", "confidence", "span", "evidence", "source"}
+    assert v.source == "rule" and v.score is None
+    assert set(v.to_dict(evidence=False)) == {"category", "type", "severity", "confidence", "source"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         v.confidence = 0.1  # frozen
     assert res.to_dict()["decision"] == "block"
