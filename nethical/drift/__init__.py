@@ -13,6 +13,10 @@ Layers (no Lightning anywhere here):
 from nethical.drift.observation import CohortObservation, observation_from_decision, validate_cohort_id
 from nethical.drift.profile import data_fingerprint, summarize_features
 from nethical.drift.report import (
+    columns_figure,
+    metrics_figure,
+    plot_columns,
+    write_html,
     DriftReportResult,
     build_report,
     generate_report,

@@ -150,9 +150,10 @@ def test_broken_feature_flags_accuracy_and_data_drift_on_that_feature(tmp_path):
     assert dm["drifted"][0]["metric"] in ("accuracy", "precision", "recall")
     pair = dm["data_drift"]["pairs"][0]
     assert pair["drifted_features"] == ["x2"]
-    assert pair["features"]["x2"]["psi"] > 1.0 and pair["features"]["x1"]["drifted"] is False
+    assert pair["columns"]["x2"]["effects"]["psi"] > 1.0 and pair["columns"]["x1"]["drifted"] is False
     assert "x2" in dm["message"]
-    assert "drifted on feature(s) x2" in report["recommendations"][0]
+    assert "1 feature column(s) shifted" in report["recommendations"][0]
+    assert any("shifted from 'healthy' on x2" in r for r in report["recommendations"])
 
 
 def test_miscalibration_only_flags_ece_and_recommends_recalibration(tmp_path):
@@ -166,7 +167,7 @@ def test_miscalibration_only_flags_ece_and_recommends_recalibration(tmp_path):
     assert [d["metric"] for d in dm["drifted"]] == ["ece"]
     assert dm["comparisons"]["accuracy"][0]["difference"] == 0
     rec = report["recommendations"][0]
-    assert "Investigate cohort 'overconfident': ece rose" in rec and "recalibrate" in rec
+    assert "Investigate cohort 'overconfident' (logistic): ece rose" in rec and "recalibrate" in rec
     assert "retraining is not needed" in rec
 
 
@@ -292,7 +293,7 @@ def test_small_training_set_from_the_same_distribution_is_not_data_drift(tmp_pat
     pair = generate_report(tmp_path).report["drift_metrics"]["data_drift"]["pairs"][0]
     assert pair["same_data"] is False
     assert pair["drifted_features"] == []
-    assert set(pair["features"]) == {"x1", "x2"}
+    assert set(pair["columns"]) == {"x1", "x2"}
 
 
 def test_feature_with_missing_values_is_flagged(tmp_path):
@@ -304,4 +305,4 @@ def test_feature_with_missing_values_is_flagged(tmp_path):
     record(store, "holes", y, p, feats, "r2")
     pair = generate_report(tmp_path).report["drift_metrics"]["data_drift"]["pairs"][0]
     assert pair["drifted_features"] == ["x1"]
-    assert pair["features"]["x1"]["reasons"] == ["share of missing/non-finite values changed (0.0% -> 20.0%)"]
+    assert pair["columns"]["x1"]["reasons"] == ["share of missing/non-finite values changed (0.0% -> 20.0%)"]
