@@ -276,13 +276,29 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, args, match):
     assert err.startswith("error: ") and match in err and len(err.strip().splitlines()) == 1
 
 
-def test_cli_warns_about_corrupted_line_and_empty_store_message(tmp_path, capsys):
+def test_cli_store_with_only_a_corrupt_line_exits_2_naming_it_and_writes_nothing(tmp_path, capsys):
     (tmp_path / "cohorts.jsonl").write_text("{broken\n")
     rc = main(["drift", "report", "--drift-report-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: ") and "holds no observations" in err and "line 1" in err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohorts.jsonl"]
+    assert (tmp_path / "cohorts.jsonl").read_text() == "{broken\n"
+
+
+def test_cli_corrupt_line_among_good_ones_is_named_and_the_store_is_not_rewritten(tmp_path, capsys):
+    _two_cohorts(tmp_path)
+    store = tmp_path / "cohorts.jsonl"
+    lines = store.read_text().splitlines(keepends=True)
+    store.write_text(lines[0] + "{broken\n" + lines[1])
+    before = store.read_bytes()
+    rc = main(["drift", "report", "--drift-report-dir", str(tmp_path), "--cohorts", "base", "cand"])
     captured = capsys.readouterr()
     assert rc == 0
-    assert f"skipped corrupted line 1 of {tmp_path / 'cohorts.jsonl'}" in captured.err
-    assert "Drift detected: False" in captured.out and "Nothing to compare" in captured.out
+    assert f"skipped corrupted line 2 of {store}" in captured.err
+    assert "Drift detected: True" in captured.out
+    assert store.read_bytes() == before
 
 
 def test_small_training_set_from_the_same_distribution_is_not_data_drift(tmp_path):
