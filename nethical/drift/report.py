@@ -700,9 +700,9 @@ def _transfer_text(e: Mapping[str, Any], alpha: float) -> str:
     d = e["difference"]
     verb = ("loses" if d < 0 else "gains") if HIGHER_IS_BETTER[e["metric"]] else ("gains" if d > 0 else "loses")
     what = e["metric"] if e["metric"] != "ece" else "calibration (ECE)"
-    return (f"cohort {e['cohort_a']!r}'s {e['model_type']} model {verb} {abs(d):.3f} {what} "
+    return (f"the {e['model_type']} model of cohort {e['cohort_a']!r} {verb} {abs(d):.3f} {what} "
             f"({e['value_a']:.3f} -> {e['value_b']:.3f}, {100 * (1 - alpha):.0f}% CI [{e['ci'][0]:+.3f}, "
-            f"{e['ci'][1]:+.3f}], Holm p={_fmt_p(e['p_value_adjusted'])}) on cohort {e['cohort_b']!r}'s data")
+            f"{e['ci'][1]:+.3f}], Holm p={_fmt_p(e['p_value_adjusted'])}) on the data of cohort {e['cohort_b']!r}")
 
 
 def _own_text(e: Mapping[str, Any], alpha: float) -> str:
@@ -762,8 +762,9 @@ def _recommendations(drifted, grouped, data_drift, causes, n_cohorts) -> list[st
             c = cause.get((e["cohort_a"], e["cohort_b"], e["model_type"])) or cause.get(
                 (e["cohort_b"], e["cohort_a"], e["model_type"]))
             why = f" ({c['attribution']})" if c else ""
-            recs.append(f"Performance drift: {_transfer_text(e, 0.05).split(' (')[0]} ({_change(e)}){why}; retrain "
-                        f"on data like {e['cohort_b']!r}'s before serving it there.")
+            head = _transfer_text(e, 0.05).split(" (")[0]
+            recs.append(f"Performance drift: {head} ({e['value_a']:.3f} -> {e['value_b']:.3f}) on the data of cohort "
+                        f"{e['cohort_b']!r}{why}; retrain on data like {e['cohort_b']!r}'s before serving it there.")
     by_pair: dict[tuple, list[dict]] = {}
     for e in drifted:
         if e.get("kind") != "transfer":
