@@ -1104,7 +1104,9 @@ def _entry(metric: str, a: str, b: str, va: float, vb: float, diff: float, ci: S
 def _brief(e: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("metric", "cohort_a", "cohort_b", "value_a", "value_b", "difference", "ci", "p_value_adjusted",
             "direction")
-    return {k: e[k] for k in keys}
+    out = {k: e[k] for k in keys}
+    out.update(kind=e.get("kind", "own"), model_type=e.get("model_type"), cross_model_type=bool(e.get("cross_model_type")))
+    return out
 
 
 def _gate_recommendations(grouped: Mapping[str, Sequence[CohortObservation]]) -> list[str]:
