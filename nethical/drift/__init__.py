@@ -13,6 +13,7 @@ Layers (no Lightning anywhere here):
 from nethical.drift.observation import CohortObservation, observation_from_decision, validate_cohort_id
 from nethical.drift.profile import data_fingerprint, summarize_features
 from nethical.drift.report import (
+    column_drift,
     columns_figure,
     metrics_figure,
     plot_columns,
@@ -32,6 +33,7 @@ __all__ = [
     "CohortStoreWarning",
     "DriftReportResult",
     "build_report",
+    "column_drift",
     "data_fingerprint",
     "generate_report",
     "observation_from_decision",

@@ -19,7 +19,9 @@ Tests between a reference profile ``a`` and a current profile ``b`` (:func:`comp
   wasserstein_distance`` with weights) divided by the reference's standard deviation (Evidently's "normed"
   Wasserstein), PSI over bins that give every *point mass* (a value holding at least ``POINT_MASS_SHARE`` of either
   cohort, e.g. the zeros of a zero-inflated count) its own bin plus 10 reference-quantile bins for the rest, and
-  the largest change of a point mass's share (``mass_shift``, the zero/constant-mass term).
+  the largest change of a point mass's share (``mass_shift``, the zero/constant-mass term; a point mass takes the
+  values within 0.1 reference interquartile ranges of it, so a mass that only moves a little is not a change; the
+  IQR, not the standard deviation, because heavy tails inflate the latter).
 * categorical and label: Pearson's chi-square test on the 2 x L table of all levels (levels seen in one cohort only
   included), Jensen-Shannon distance (base 2) over the level shares and ``mass_shift`` (largest change of a level's
   share).
@@ -41,6 +43,7 @@ SKETCH_QUANTILES = 2000
 MAX_LEVELS = 1000
 RARE_LEVEL = "__rare__"
 POINT_MASS_SHARE = 0.05
+MASS_TOLERANCE = 0.1  # x the reference IQR: a point mass that moves less than this has not changed (see _psi_bins)
 PSI_BINS = 10
 PSI_EPS = 1e-4
 LABEL_COLUMN = "__label__"
@@ -162,18 +165,41 @@ def floor_p(p: float) -> float:
     return float(min(1.0, max(P_FLOOR, float(p))))
 
 
-def _psi_bins(va, wa, vb, wb) -> tuple[np.ndarray, np.ndarray, list]:
-    """Shares of ``a`` and ``b`` over point-mass bins plus reference-quantile bins of the remaining mass."""
+def _psi_bins(va, wa, vb, wb, tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray, list]:
+    """Shares of ``a`` and ``b`` over point-mass bins plus reference-quantile bins of the remaining mass.
+
+    A point mass is a value holding at least ``POINT_MASS_SHARE`` of either cohort. Point masses closer than
+    ``tolerance`` are one bin, which takes every value within ``tolerance`` of it: a mass that only *moves* by less
+    than ``tolerance`` (e.g. a count capped at 255 shifted by 2) is not a change of mass, while one that appears,
+    disappears or grows is.
+    """
     pa, pb = wa / wa.sum(), wb / wb.sum()
     share_a = dict(zip(va.tolist(), pa.tolist()))
     share_b = dict(zip(vb.tolist(), pb.tolist()))
     heavy = sorted(v for v in set(share_a) | set(share_b)
                    if share_a.get(v, 0.0) >= POINT_MASS_SHARE or share_b.get(v, 0.0) >= POINT_MASS_SHARE)
-    heavy_set = set(heavy)
-    ra = np.array([v not in heavy_set for v in va.tolist()], dtype=bool)
-    rb = np.array([v not in heavy_set for v in vb.tolist()], dtype=bool)
-    bins_a = [share_a.get(v, 0.0) for v in heavy]
-    bins_b = [share_b.get(v, 0.0) for v in heavy]
+    clusters: list[list[float]] = []
+    for h in heavy:
+        if clusters and h - clusters[-1][-1] <= 2 * tolerance:
+            clusters[-1].append(h)
+        else:
+            clusters.append([h])
+    lows = np.asarray([c[0] - tolerance for c in clusters])
+    highs = np.asarray([c[-1] + tolerance for c in clusters])
+
+    def cluster_of(values: np.ndarray) -> np.ndarray:
+        if not clusters:
+            return np.full(values.size, -1)
+        i = np.searchsorted(lows, values, side="right") - 1
+        ok = (i >= 0) & (values <= highs[np.clip(i, 0, None)])
+        return np.where(ok, i, -1)
+
+    ca, cb = cluster_of(va), cluster_of(vb)
+    bins_a = np.bincount(ca[ca >= 0], weights=pa[ca >= 0], minlength=len(clusters)).tolist()
+    bins_b = np.bincount(cb[cb >= 0], weights=pb[cb >= 0], minlength=len(clusters)).tolist()
+    changes = sorted(((c[0] if len(c) == 1 else c[int(np.argmax([share_a.get(v, 0) + share_b.get(v, 0) for v in c]))],
+                       sa, sb) for c, sa, sb in zip(clusters, bins_a, bins_b)), key=lambda t: -abs(t[2] - t[1]))
+    ra, rb = ca < 0, cb < 0
     rest_ref = va[ra] if ra.any() else vb[rb]
     rest_w = wa[ra] if ra.any() else wb[rb]
     if rest_ref.size:
@@ -182,8 +208,6 @@ def _psi_bins(va, wa, vb, wb) -> tuple[np.ndarray, np.ndarray, list]:
         for vals, w, keep, total, out in ((va, wa, ra, wa.sum(), bins_a), (vb, wb, rb, wb.sum(), bins_b)):
             idx = np.searchsorted(cuts, vals[keep], side="left")
             out.extend((np.bincount(idx, weights=w[keep], minlength=cuts.size + 1) / total).tolist())
-    changes = sorted(((v, share_a.get(v, 0.0), share_b.get(v, 0.0)) for v in heavy),
-                     key=lambda t: -abs(t[2] - t[1]))
     return np.asarray(bins_a), np.asarray(bins_b), changes
 
 
@@ -220,7 +244,9 @@ def compare_numeric(a: Mapping[str, Any], b: Mapping[str, Any]) -> ColumnTest:
     w = float(_sps.wasserstein_distance(va, vb, u_weights=wa, v_weights=wb))
     std = float(a.get("std") or 0.0) or float(b.get("std") or 0.0)
     w_norm = w / std if std > 0 else (0.0 if w == 0 else float("inf"))
-    pa, pb, changes = _psi_bins(va, wa, vb, wb)
+    cum = np.cumsum(wa) / wa.sum()
+    iqr = float(va[min(va.size - 1, np.searchsorted(cum, 0.75))] - va[min(va.size - 1, np.searchsorted(cum, 0.25))])
+    pa, pb, changes = _psi_bins(va, wa, vb, wb, MASS_TOLERANCE * iqr)
     mass = abs(changes[0][2] - changes[0][1]) if changes else 0.0
     nf_a, nf_b, nf_p = _nonfinite(a, b)
     return ColumnTest(

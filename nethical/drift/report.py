@@ -483,59 +483,82 @@ def _data_drift(grouped, pairs, alpha, overrides, correction) -> dict[str, Any]:
             entry["note"] = "both cohorts trained on the same data (equal fingerprints)"
             out_pairs.append(entry)
             continue
-        common = [c for c in sorted(set(cols_a) & set(cols_b)) if not overrides.get(c, {}).get("skip")]
-        entry["only_in_a"] = sorted(set(cols_a) - set(cols_b))
-        entry["only_in_b"] = sorted(set(cols_b) - set(cols_a))
-        entry["skipped_columns"] = sorted(c for c in set(cols_a) & set(cols_b) if overrides.get(c, {}).get("skip"))
-        if not [c for c in common if c != LABEL_COLUMN]:
-            entry["note"] = (f"the cohorts share no feature column: {a!r} has {_names(entry['only_in_a'])}, {b!r} has "
-                             f"{_names(entry['only_in_b'])}")
-        tests: dict[str, Any] = {}
-        family: list[tuple[str, str, float]] = []
-        for name in common:
-            try:
-                t = compare_profiles(cols_a[name], cols_b[name])
-            except ValueError as exc:
-                entry["columns"][name] = {"status": "drifted", "reasons": [f"no values in one cohort ({exc})"]}
-                continue
-            tests[name] = t
-            family.append((name, "distribution", t.p_value))
-            family.append((name, "nonfinite", t.nonfinite_p_value))
-        adjusted: dict[tuple[str, str], float] = {}
-        for (name, which, _), p_adj in zip(family, _adjust([f[2] for f in family], correction)):
-            adjusted[(name, which)] = p_adj
-        for name, t in tests.items():
-            ov = overrides.get(name, {})
-            thr = dict(THRESHOLDS, **ov.get("thresholds", {}))
-            effects = ov.get("effects") or (NUMERIC_EFFECTS if t.kind == "numeric" else CATEGORICAL_EFFECTS)
-            p_adj, nf_adj = adjusted[(name, "distribution")], adjusted[(name, "nonfinite")]
-            status, reasons = decide(t, p_adj, nf_adj, alpha, thr, effects)
-            entry["columns"][name] = {
-                "kind": t.kind, "label": name == LABEL_COLUMN, "test": t.test, "statistic": t.statistic,
-                "p_value": t.p_value, "p_value_adjusted": p_adj, "effects": dict(t.effects),
-                "effects_used": list(effects), "thresholds": {e: thr.get(e) for e in effects},
-                "n_a": t.n_a, "n_b": t.n_b, "nonfinite_fraction_a": t.nonfinite_a,
-                "nonfinite_fraction_b": t.nonfinite_b, "nonfinite_p_value": t.nonfinite_p_value,
-                "nonfinite_p_value_adjusted": nf_adj, "status": status, "drifted": status == "drifted",
-                "reasons": reasons, "top_changes": [dict(c) for c in t.top_changes],
-                "plot": _plot_data(cols_a[name], cols_b[name], t.kind),
-                **({"sampled": True} if cols_a[name].get("sampled") or cols_b[name].get("sampled") else {}),
-            }
-        ranked = sorted(entry["columns"], key=lambda c: -_strength(entry["columns"][c]))
-        entry["drifted_features"] = [c for c in ranked if entry["columns"][c].get("status") == "drifted"]
-        entry["significant_small"] = [c for c in ranked if entry["columns"][c].get("status") == "significant_small"]
-        features = [c for c in entry["columns"] if c != LABEL_COLUMN]
-        n_drift = sum(1 for c in entry["drifted_features"] if c != LABEL_COLUMN)
-        entry["n_columns"] = len(features)
-        entry["share_drifted"] = n_drift / len(features) if features else None
-        entry["dataset_drift"] = bool(features) and n_drift / len(features) >= DATASET_DRIFT_SHARE
-        entry["top_shifts"] = [_shift(c, entry["columns"][c]) for c in entry["drifted_features"][:TOP_SHIFTS]]
-        for c in entry["columns"]:  # plot data only for the columns a picture is drawn for
-            if c not in entry["drifted_features"][:PLOT_COLUMNS]:
-                entry["columns"][c].pop("plot", None)
+        entry.update(column_drift(cols_a, cols_b, alpha, overrides, correction, a, b))
         out_pairs.append(entry)
     return {"has_data_drift": any(p["drifted_features"] for p in out_pairs), "pairs": out_pairs,
             "dataset_drift_share": DATASET_DRIFT_SHARE, "correction": correction}
+
+
+def column_drift(
+    cols_a: Mapping[str, Mapping[str, Any]],
+    cols_b: Mapping[str, Mapping[str, Any]],
+    alpha: float = 0.05,
+    overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    correction: str = "holm",
+    a: str = "a",
+    b: str = "b",
+) -> dict[str, Any]:
+    """Per-column tests between two profiles (``{column: profile}``, e.g. :func:`summarize_features` outputs) with
+    the correction over all their tests, the per-column decision and the dataset-level summary.
+
+    Returns:
+        ``{"columns": {name: {...}}, "drifted_features", "significant_small", "only_in_a", "only_in_b",
+        "skipped_columns", "n_columns", "share_drifted", "dataset_drift", "top_shifts"}`` (``note`` when the
+        profiles share no feature column).
+    """
+    overrides = _check_overrides(overrides)
+    entry: dict[str, Any] = {"columns": {}, "drifted_features": [], "significant_small": [], "top_shifts": []}
+    common = [c for c in sorted(set(cols_a) & set(cols_b)) if not overrides.get(c, {}).get("skip")]
+    entry["only_in_a"] = sorted(set(cols_a) - set(cols_b))
+    entry["only_in_b"] = sorted(set(cols_b) - set(cols_a))
+    entry["skipped_columns"] = sorted(c for c in set(cols_a) & set(cols_b) if overrides.get(c, {}).get("skip"))
+    if not [c for c in common if c != LABEL_COLUMN]:
+        entry["note"] = (f"the cohorts share no feature column: {a!r} has {_names(entry['only_in_a'])}, {b!r} has "
+                         f"{_names(entry['only_in_b'])}")
+    tests: dict[str, Any] = {}
+    family: list[tuple[str, str, float]] = []
+    for name in common:
+        try:
+            t = compare_profiles(cols_a[name], cols_b[name])
+        except ValueError as exc:
+            entry["columns"][name] = {"status": "drifted", "reasons": [f"no values in one cohort ({exc})"]}
+            continue
+        tests[name] = t
+        family.append((name, "distribution", t.p_value))
+        family.append((name, "nonfinite", t.nonfinite_p_value))
+    adjusted: dict[tuple[str, str], float] = {}
+    for (name, which, _), p_adj in zip(family, _adjust([f[2] for f in family], correction)):
+        adjusted[(name, which)] = p_adj
+    for name, t in tests.items():
+        ov = overrides.get(name, {})
+        thr = dict(THRESHOLDS, **ov.get("thresholds", {}))
+        effects = ov.get("effects") or (NUMERIC_EFFECTS if t.kind == "numeric" else CATEGORICAL_EFFECTS)
+        p_adj, nf_adj = adjusted[(name, "distribution")], adjusted[(name, "nonfinite")]
+        status, reasons = decide(t, p_adj, nf_adj, alpha, thr, effects)
+        entry["columns"][name] = {
+            "kind": t.kind, "label": name == LABEL_COLUMN, "test": t.test, "statistic": t.statistic,
+            "p_value": t.p_value, "p_value_adjusted": p_adj, "effects": dict(t.effects),
+            "effects_used": list(effects), "thresholds": {e: thr.get(e) for e in effects},
+            "n_a": t.n_a, "n_b": t.n_b, "nonfinite_fraction_a": t.nonfinite_a,
+            "nonfinite_fraction_b": t.nonfinite_b, "nonfinite_p_value": t.nonfinite_p_value,
+            "nonfinite_p_value_adjusted": nf_adj, "status": status, "drifted": status == "drifted",
+            "reasons": reasons, "top_changes": [dict(c) for c in t.top_changes],
+            "plot": _plot_data(cols_a[name], cols_b[name], t.kind),
+            **({"sampled": True} if cols_a[name].get("sampled") or cols_b[name].get("sampled") else {}),
+        }
+    ranked = sorted(entry["columns"], key=lambda c: -_strength(entry["columns"][c]))
+    entry["drifted_features"] = [c for c in ranked if entry["columns"][c].get("status") == "drifted"]
+    entry["significant_small"] = [c for c in ranked if entry["columns"][c].get("status") == "significant_small"]
+    features = [c for c in entry["columns"] if c != LABEL_COLUMN]
+    n_drift = sum(1 for c in entry["drifted_features"] if c != LABEL_COLUMN)
+    entry["n_columns"] = len(features)
+    entry["share_drifted"] = n_drift / len(features) if features else None
+    entry["dataset_drift"] = bool(features) and n_drift / len(features) >= DATASET_DRIFT_SHARE
+    entry["top_shifts"] = [_shift(c, entry["columns"][c]) for c in entry["drifted_features"][:TOP_SHIFTS]]
+    for c in entry["columns"]:  # plot data only for the columns a picture is drawn for
+        if c not in entry["drifted_features"][:PLOT_COLUMNS]:
+            entry["columns"][c].pop("plot", None)
+    return entry
 
 
 def _names(names: Sequence[str], limit: int = 8) -> str:
