@@ -101,6 +101,10 @@ def test_example_trains_two_cohorts_and_prints_their_comparison(tmp_path):
     report = json.loads((tmp_path / "ex" / "drift" / f"{summary['report_id']}.json").read_text())
     assert summary["has_drift"] == report["drift_metrics"]["has_drift"]
     assert set(report["cohorts"]) == {"logistic_seed1", "heuristic_seed2"}
+    # named on purpose, the two model types are compared, and labelled as such
+    assert all(e["cross_model_type"] for e in report["drift_metrics"]["comparisons"]["accuracy"])
+    assert "compares different model types (logistic vs heuristic)" in report["drift_metrics"]["message"]
+    assert "Old model on new data (transfer)" in proc.stdout
 
 
 if __name__ == "__main__":

@@ -3,7 +3,10 @@
 Layers (no Lightning anywhere here):
 
 * :mod:`nethical.drift.stats` — interval, test, ECE, PSI/KS/Jensen-Shannon and Holm functions.
-* :mod:`nethical.drift.profile` — compact per-feature profiles of a training split and data fingerprints.
+* :mod:`nethical.drift.columns` — whole-split column profiles (counts, sketches) and the per-column drift tests.
+* :mod:`nethical.drift.profile` — profiles of a training split (every column, the label) and data fingerprints.
+* :mod:`nethical.drift.rows` — a cohort's validation rows kept for transfer tests.
+* :mod:`nethical.drift.transfer` — an earlier cohort's saved model scored on a later cohort's rows.
 * :mod:`nethical.drift.observation` — :class:`CohortObservation`, built from the gate's ``promotion_decision``.
 * :mod:`nethical.drift.store` — :class:`CohortStore` (``cohorts.jsonl``, locked, fsynced, append-only).
 * :mod:`nethical.drift.report` — build/write/plot ``drift_<time>.json`` over the stored cohorts.

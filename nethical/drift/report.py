@@ -198,6 +198,9 @@ def build_report(
     }
     mixed = {cid: report["cohorts"][cid]["model_types"] for cid in grouped
              if len(report["cohorts"][cid]["model_types"]) > 1}
+    for cid, kinds in mixed.items():
+        report["cohorts"][cid]["note"] = (f"holds {len(kinds)} model types ({', '.join(kinds)}): the metrics of this "
+                                          "block pool them; comparisons between cohorts are made per model type")
 
     ids = list(grouped)
     pairs, skipped = _pairs(grouped, explicit)
