@@ -140,3 +140,38 @@ def test_no_library_warnings_and_tiny_p_values_survive_holm():
 def test_exact_counts_cap_is_what_the_docs_say():
     assert profile_numeric(np.arange(MAX_EXACT_VALUES, dtype=float))["exact"] is True
     assert profile_numeric(np.arange(MAX_EXACT_VALUES + 1, dtype=float))["exact"] is False
+
+
+NSL_KDD = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "nsl_kdd" / \
+    "nsl_kdd_train20.csv"
+
+
+@pytest.mark.skipif(not NSL_KDD.is_file(), reason="shared NSL-KDD data not present")
+def test_real_data_random_halves_are_quiet_and_a_zero_share_change_is_caught():
+    import csv
+
+    from nethical.drift import column_drift
+
+    with open(NSL_KDD, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    drop = {"attack_type", "difficulty", "is_attack"}
+    names = [c for c in rows[0] if c not in drop]
+    categorical = {"protocol_type", "service", "flag"}
+    order = np.random.default_rng(0).permutation(len(rows))
+    halves = [[rows[i] for i in order[: len(rows) // 2]], [rows[i] for i in order[len(rows) // 2:]]]
+
+    def columns(part, zero_extra=0.0):
+        out = {c: (np.asarray([r[c] for r in part], dtype=object) if c in categorical
+                   else np.asarray([float(r[c]) for r in part])) for c in names}
+        if zero_extra:
+            nonzero = np.flatnonzero(out["dst_bytes"] != 0)
+            out["dst_bytes"][nonzero[: int(zero_extra * len(part))]] = 0.0
+        labels = np.asarray([r["is_attack"] in ("1", "True", "true") for r in part], dtype=int)
+        return summarize_features(out, labels)
+
+    a, b = columns(halves[0]), columns(halves[1])
+    assert column_drift(a, b)["drifted_features"] == []
+    shifted = column_drift(a, columns(halves[1], zero_extra=0.10))
+    assert shifted["drifted_features"] == ["dst_bytes"]
+    top = shifted["columns"]["dst_bytes"]["top_changes"][0]
+    assert top["value"] == 0.0 and top["share_b"] - top["share_a"] == pytest.approx(0.10, abs=0.02)
