@@ -277,3 +277,20 @@ def test_promotion_decision_without_counts_warns_and_records_nothing(tmp_path, c
     assert "[WARN] Ethical drift tracking skipped logistic: bad promotion_decision facts" in capsys.readouterr().out
     assert [e for e, _ in events] == ["promotion_decision"]
     assert CohortStore(tmp_path / "drift").read() == []
+
+
+def test_tensorboard_gets_the_pictures_of_the_top_shifted_columns(tmp_path):
+    pytest.importorskip("tensorboard")
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    report_dir = str(tmp_path / "drift")
+    fit(tmp_path, DriftCallback(enabled=True, report_dir=report_dir, cohort_id="base"), gate_facts())
+    logger = TensorBoardLogger(tmp_path, name="tb")
+    drift = DriftCallback(enabled=True, report_dir=report_dir, cohort_id="broken")
+    fit(tmp_path, drift, gate_facts(), data=TinyData(seed=1, broken=True), logger=logger)
+    assert drift.last_report.report["drift_metrics"]["data_drift"]["pairs"][0]["drifted_features"] == ["f1"]
+    acc = EventAccumulator(logger.log_dir, size_guidance={"images": 0})
+    acc.Reload()
+    assert {"drift/metrics", "drift/top_shifted_columns"} <= set(acc.Tags()["images"])
+    assert acc.Images("drift/top_shifted_columns")[-1].encoded_image_string[:8] == b"\x89PNG\r\n\x1a\n"
