@@ -55,8 +55,10 @@ def write_rows(
     arrays["categorical_names"] = np.asarray(list(categorical), dtype=str)
     for i, c in enumerate(categorical):
         arrays[f"categorical_{i}"] = np.asarray([str(v) for v in categorical[c]], dtype=str)
-    if texts is not None:
-        arrays["texts"] = np.asarray(["" if t is None else str(t) for t in texts], dtype=str)
+    if texts is not None:  # UTF-8 bytes plus offsets: a fixed-width string array would be 4 bytes x longest x rows
+        encoded = [("" if t is None else str(t)).encode("utf-8") for t in texts]
+        arrays["text_bytes"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        arrays["text_offsets"] = np.cumsum([0] + [len(e) for e in encoded], dtype=np.int64)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     data = buffer.getvalue()
@@ -95,9 +97,12 @@ def read_rows(report_dir: Union[str, os.PathLike], relative: str, sha256: Option
             numeric_names = [str(n) for n in z["numeric_names"]]
             numeric = {n: z["numeric"][:, j] for j, n in enumerate(numeric_names)} if numeric_names else {}
             categorical = {str(n): z[f"categorical_{i}"] for i, n in enumerate(z["categorical_names"])}
-            texts = z["texts"].tolist() if "texts" in z.files else None
+            texts = None
+            if "text_offsets" in z.files:
+                raw, offsets = z["text_bytes"].tobytes(), z["text_offsets"]
+                texts = [raw[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(offsets.size - 1)]
             labels = z["labels"].astype(np.int64)
-    except (ValueError, KeyError, OSError) as exc:
+    except (ValueError, KeyError, OSError, UnicodeDecodeError) as exc:
         raise RowsError(f"its validation rows {path} are unreadable ({exc})") from None
     return {"labels": labels, "numeric": numeric, "categorical": categorical, "texts": texts}
 
