@@ -3,7 +3,8 @@
 Run from the project root::
 
     python benchmarks/bench_drift.py                                   # ours only
-    python benchmarks/bench_drift.py --evidently-python /tmp/evidently-venv/bin/python --seeds 5
+    python benchmarks/bench_drift.py --evidently-python /tmp/evidently-venv/bin/python --seeds 3 \
+        --evidently-cache /tmp/evidently_flags.json      # the second run reuses Evidently's answers
 
 Evidently is optional and never a dependency: give the Python of a virtual environment that has it
 (``python -m venv /tmp/evidently-venv && /tmp/evidently-venv/bin/pip install evidently "pandas<2.3"``); it runs in a
@@ -146,6 +147,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--small", type=int, default=1000, help="rows per side of the small pairs (0: skip them)")
     p.add_argument("--evidently-python", default=None, help="python of a venv with evidently (optional)")
+    p.add_argument("--evidently-cache", default=None,
+                   help="JSON file of Evidently's flagged columns per pair: read when it exists (Evidently is then not "
+                        "run; the pairs are the same for the same seeds and sizes), written after a run")
     ns = p.parse_args(argv)
     if not DATA.is_file():
         print(f"error: {DATA} not found; this benchmark needs the shared NSL-KDD file.", file=sys.stderr)
@@ -157,6 +161,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     timings = {"ours": 0.0, "evidently": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         jobs = []
+        cache = Path(ns.evidently_cache) if ns.evidently_cache else None
+        cached = json.loads(cache.read_text()) if cache is not None and cache.is_file() else None
         for size in sizes:
             for scenario in SCENARIOS:
                 for seed in range(ns.seeds):
@@ -166,12 +172,21 @@ def main(argv: Optional[list[str]] = None) -> int:
                     results.setdefault(key, {})["ours"] = ours(ref, cur)
                     timings["ours"] += time.perf_counter() - start
                     results[key]["n"] = [len(ref), len(cur)]
-                    if ns.evidently_python:
+                    if ns.evidently_python and not cached:
                         ref.to_parquet(Path(tmp, f"{len(jobs)}_ref.parquet"))
                         cur.to_parquet(Path(tmp, f"{len(jobs)}_cur.parquet"))
                         jobs.append({"key": key, "ref": str(Path(tmp, f"{len(jobs)}_ref.parquet")),
                                      "cur": str(Path(tmp, f"{len(jobs)}_cur.parquet"))})
-        if ns.evidently_python:
+        if cached is not None:
+            for key, flagged in cached.items():
+                if key in results:
+                    results[key]["evidently"] = flagged
+            missing = [k for k in results if "evidently" not in results[k]]
+            if missing:
+                print(f"error: {cache} lacks {len(missing)} pair(s), e.g. {missing[0]}; delete it to rerun Evidently.",
+                      file=sys.stderr)
+                return 2
+        elif ns.evidently_python:
             Path(tmp, "jobs.json").write_text(json.dumps(jobs))
             Path(tmp, "run.py").write_text(EVIDENTLY_SCRIPT)
             start = time.perf_counter()
@@ -181,9 +196,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             if proc.returncode != 0:
                 print(f"error: Evidently failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
                 return 2
-            for key, flagged in json.loads(Path(tmp, "out.json").read_text()).items():
+            flagged_by_pair = json.loads(Path(tmp, "out.json").read_text())
+            for key, flagged in flagged_by_pair.items():
                 results[key]["evidently"] = flagged
-    tools = ["ours"] + (["evidently"] if ns.evidently_python else [])
+            if cache is not None:
+                cache.write_text(json.dumps(flagged_by_pair, indent=0))
+    tools = ["ours"] + (["evidently"] if ns.evidently_python or cached is not None else [])
     print(f"NSL-KDD ({len(df)} rows, {len(columns) - 1} features + label), {ns.seeds} seeds per cell")
     header = f"{'rows/side':>10} {'scenario':<15}" + "".join(f" {t + ' detected':>18} {t + ' off-target':>20}"
                                                              for t in tools)
@@ -204,8 +222,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 cells.append(f" {det_text:>18} {off_text:>20}")
             print(f"{n[0]:>10} {scenario:<15}" + "".join(cells))
     print(f"\ntime: ours {timings['ours']:.1f}s (profiles + tests)"
-          + (f", Evidently {timings['evidently']:.1f}s (subprocess, including its import)" if ns.evidently_python
-             else ""))
+          + (f", Evidently {timings['evidently']:.1f}s (subprocess, including its import)"
+             if ns.evidently_python and cached is None else ", Evidently from the cache" if cached is not None else ""))
     return 0
 
 

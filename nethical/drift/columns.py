@@ -15,7 +15,9 @@ Tests between a reference profile ``a`` and a current profile ``b`` (:func:`comp
 
 * numeric: the two-sample Kolmogorov-Smirnov statistic from the two (weighted) empirical CDFs, with the asymptotic
   p-value scipy's ``ks_2samp(method="asymp")`` uses (``kstwo.sf(D, round(n_a n_b / (n_a + n_b)))``); on exact
-  counts it equals ``ks_2samp`` over all rows. Effect sizes: the Wasserstein distance (``scipy.stats.
+  counts it equals ``ks_2samp`` over all rows. When the column has point masses, each mass's share is also tested
+  (two-proportion test, Bonferroni over the masses), because KS is weak on a growing zero share; the column's
+  p-value is then ``2 x min(p_KS, p_mass)`` (Bonferroni over the two tests), both kept in ``components``. Effect sizes: the Wasserstein distance (``scipy.stats.
   wasserstein_distance`` with weights) divided by the reference's standard deviation (Evidently's "normed"
   Wasserstein), PSI over bins that give every *point mass* (a value holding at least ``POINT_MASS_SHARE`` of either
   cohort, e.g. the zeros of a zero-inflated count) its own bin plus 10 reference-quantile bins for the rest, and
@@ -31,7 +33,7 @@ Tests between a reference profile ``a`` and a current profile ``b`` (:func:`comp
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
@@ -140,6 +142,7 @@ class ColumnTest:
     nonfinite_b: float
     nonfinite_p_value: float
     top_changes: tuple = ()
+    components: dict = field(default_factory=dict)
 
 
 def _weighted(profile: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -249,8 +252,18 @@ def compare_numeric(a: Mapping[str, Any], b: Mapping[str, Any]) -> ColumnTest:
     pa, pb, changes = _psi_bins(va, wa, vb, wb, MASS_TOLERANCE * iqr)
     mass = abs(changes[0][2] - changes[0][1]) if changes else 0.0
     nf_a, nf_b, nf_p = _nonfinite(a, b)
+    p_ks = ks_p_value(d, n_a, n_b)
+    p_value, components = p_ks, {"ks": p_ks}
+    if changes:  # KS is weak on a point mass that grows: test each mass's share too (Bonferroni over both tests)
+        from nethical.drift.stats import two_proportion_p_value
+
+        p_mass = min(1.0, len(changes) * min(
+            two_proportion_p_value(int(round(sa * n_a)), n_a, int(round(sb * n_b)), n_b) for _, sa, sb in changes))
+        components["point_mass"] = floor_p(p_mass)
+        p_value = floor_p(min(1.0, 2.0 * min(p_ks, p_mass)))
     return ColumnTest(
-        kind="numeric", test="ks", statistic=d, p_value=ks_p_value(d, n_a, n_b),
+        kind="numeric", test="ks+point_mass" if changes else "ks", statistic=d, p_value=p_value,
+        components=components,
         effects={"ks": d, "wasserstein": w_norm, "wasserstein_raw": w, "psi": _psi(pa, pb), "js": _js(pa, pb),
                  "mass_shift": mass, "nonfinite": abs(nf_b - nf_a)},
         n_a=n_a, n_b=n_b, nonfinite_a=nf_a, nonfinite_b=nf_b, nonfinite_p_value=nf_p,

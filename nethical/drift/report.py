@@ -539,7 +539,7 @@ def column_drift(
         p_adj, nf_adj = adjusted[(name, "distribution")], adjusted[(name, "nonfinite")]
         status, reasons = decide(t, p_adj, nf_adj, alpha, thr, effects)
         entry["columns"][name] = {
-            "kind": t.kind, "label": name == LABEL_COLUMN, "test": t.test, "statistic": t.statistic,
+            "kind": t.kind, "label": name == LABEL_COLUMN, "test": t.test, "statistic": t.statistic, "p_values": dict(t.components),
             "p_value": t.p_value, "p_value_adjusted": p_adj, "effects": dict(t.effects),
             "effects_used": list(effects), "thresholds": {e: thr.get(e) for e in effects},
             "n_a": t.n_a, "n_b": t.n_b, "nonfinite_fraction_a": t.nonfinite_a,
