@@ -921,13 +921,11 @@ def metrics_figure(report: Mapping[str, Any]):
             lows.append(0.0 if v is None or lo is None else max(0.0, v - lo))
             highs.append(0.0 if v is None or hi is None else max(0.0, hi - v))
         ax.errorbar(xs, values, yerr=[lows, highs], fmt="o", capsize=4, label="own validation rows")
-        if metric != "ece" or True:
-            for t in report.get("drift_metrics", {}).get("transfer", []):
-                for e in t.get("comparisons", []):
-                    if e["metric"] == metric and t["model_cohort"] in names:
-                        x = names.index(t["model_cohort"]) + 0.15
-                        ax.errorbar([x], [e["value_b"]], fmt="x", color="tab:red",
-                                    label=f"on {t['data_cohort']}'s rows")
+        for t in report.get("drift_metrics", {}).get("transfer", []):
+            for e in t.get("comparisons", []):
+                if e["metric"] == metric and t["model_cohort"] in names:
+                    x = names.index(t["model_cohort"]) + 0.15
+                    ax.errorbar([x], [e["value_b"]], fmt="x", color="tab:red", label=f"on {t['data_cohort']}'s rows")
         ax.set_title(metric if metric != "ece" else "ECE (lower is better)")
         ax.set_xticks(xs)
         ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
@@ -970,9 +968,10 @@ def columns_figure(report: Mapping[str, Any], top: int = PLOT_COLUMNS):
             for side, cohort, color in (("a", a, "tab:blue"), ("b", b, "tab:orange")):
                 ax.step(plot[side]["x"], plot[side]["cdf"], where="post", label=cohort, color=color)
             ax.set_ylabel("cumulative share", fontsize=7)
-            if plot["a"]["x"] and min(plot["a"]["x"] + plot["b"]["x"]) > 0 and \
-                    max(plot["a"]["x"] + plot["b"]["x"]) / max(min(plot["a"]["x"] + plot["b"]["x"]), 1e-12) > 1e3:
-                ax.set_xscale("log")
+            xs_all = np.asarray(plot["a"]["x"] + plot["b"]["x"], dtype=np.float64)
+            positive = xs_all[xs_all > 0]
+            if positive.size and xs_all.min() >= 0 and positive.max() / positive.min() > 1e3:
+                ax.set_xscale("symlog", linthresh=float(positive.min()))  # heavy tails and zeros both visible
         else:
             xs = np.arange(len(plot["levels"]))
             ax.bar(xs - 0.2, plot["a"], width=0.4, label=a, color="tab:blue")
