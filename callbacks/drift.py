@@ -340,7 +340,7 @@ class DriftCallback(Callback):
         try:
             from lightning.pytorch.loggers import TensorBoardLogger
 
-            from nethical.drift.report import columns_figure, metrics_figure
+            from nethical.drift.pictures import columns_figure, metrics_figure
 
             loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
             if not loggers:

@@ -7,6 +7,7 @@ Layers (no Lightning anywhere here):
 * :mod:`nethical.drift.profile` — profiles of a training split (every column, the label) and data fingerprints.
 * :mod:`nethical.drift.rows` — a cohort's validation rows kept for transfer tests.
 * :mod:`nethical.drift.transfer` — an earlier cohort's saved model scored on a later cohort's rows.
+* :mod:`nethical.drift.pictures` — metric and per-column pictures, the HTML page.
 * :mod:`nethical.drift.observation` — :class:`CohortObservation`, built from the gate's ``promotion_decision``.
 * :mod:`nethical.drift.store` — :class:`CohortStore` (``cohorts.jsonl``, locked, fsynced, append-only).
 * :mod:`nethical.drift.report` — build/write/plot ``drift_<time>.json`` over the stored cohorts.
@@ -15,12 +16,9 @@ Layers (no Lightning anywhere here):
 
 from nethical.drift.observation import CohortObservation, observation_from_decision, validate_cohort_id
 from nethical.drift.profile import data_fingerprint, summarize_features
+from nethical.drift.pictures import columns_figure, metrics_figure, plot_columns, write_html
 from nethical.drift.report import (
     column_drift,
-    columns_figure,
-    metrics_figure,
-    plot_columns,
-    write_html,
     DriftReportResult,
     build_report,
     generate_report,
@@ -37,6 +35,10 @@ __all__ = [
     "DriftReportResult",
     "build_report",
     "column_drift",
+    "columns_figure",
+    "metrics_figure",
+    "plot_columns",
+    "write_html",
     "data_fingerprint",
     "generate_report",
     "observation_from_decision",
