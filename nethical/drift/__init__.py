@@ -7,6 +7,7 @@ Layers (no Lightning anywhere here):
 * :mod:`nethical.drift.profile` — profiles of a training split (every column, the label) and data fingerprints.
 * :mod:`nethical.drift.rows` — a cohort's validation rows kept for transfer tests.
 * :mod:`nethical.drift.transfer` — an earlier cohort's saved model scored on a later cohort's rows.
+* :mod:`nethical.drift.data_drift` — per-pair column tests, dataset summary and the causes of a difference.
 * :mod:`nethical.drift.pictures` — metric and per-column pictures, the HTML page.
 * :mod:`nethical.drift.observation` — :class:`CohortObservation`, built from the gate's ``promotion_decision``.
 * :mod:`nethical.drift.store` — :class:`CohortStore` (``cohorts.jsonl``, locked, fsynced, append-only).
@@ -17,8 +18,8 @@ Layers (no Lightning anywhere here):
 from nethical.drift.observation import CohortObservation, observation_from_decision, validate_cohort_id
 from nethical.drift.profile import data_fingerprint, summarize_features
 from nethical.drift.pictures import columns_figure, metrics_figure, plot_columns, write_html
+from nethical.drift.data_drift import column_drift
 from nethical.drift.report import (
-    column_drift,
     DriftReportResult,
     build_report,
     generate_report,

@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from nethical.drift.report import generate_report, parse_column_override, summary_lines
+from nethical.drift.data_drift import parse_column_override
+from nethical.drift.report import generate_report, summary_lines
 from nethical.drift.store import STORE_FILENAME, CohortStore
 from nethical.exceptions import ConfigError
 
