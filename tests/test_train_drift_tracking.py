@@ -152,11 +152,13 @@ def test_old_model_on_new_data_is_the_headline_and_a_moved_model_is_skipped_with
     store_before = (tmp_cwd / "drift" / "cohorts.jsonl").read_bytes()
     moved = Path(transfer["model_dir"])
     shutil.move(str(moved), str(tmp_cwd / "elsewhere"))
-    assert nethical_main(["drift", "report", "--drift-report-dir", "drift", "--html"]) == 0
+    assert nethical_main(["drift", "report", "--drift-report-dir", "drift", "--html", "--reverse-transfer"]) == 0
     out = capsys.readouterr().out
     assert "Transfer skipped ('old' model on 'new' data):" in out and "moved or deleted" in out
     report = _latest_report(tmp_cwd / "drift")
     assert report["drift_metrics"]["transfer"][0]["skipped"] is True
+    reverse = report["drift_metrics"]["transfer"][1]  # the new model, still in place, on the old rows
+    assert (reverse["model_cohort"], reverse["data_cohort"], reverse["skipped"]) == ("new", "old", False)
     assert report["drift_metrics"]["data_drift"]["has_data_drift"] is True
     assert (tmp_cwd / "drift" / f"{report['report_id']}.html").read_bytes().startswith(b"<!doctype html>")
     assert (tmp_cwd / "drift" / "cohorts.jsonl").read_bytes() == store_before
