@@ -9,6 +9,7 @@ drift report over *every* cohort in that store.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Optional
 
 import lightning.pytorch as pl
@@ -18,7 +19,9 @@ from nethical.console import info_once as _info
 from nethical.console import warn_once as _warn
 
 from callbacks.events import emit, get_run_id, utc_now
-from nethical.drift.observation import CohortObservation, observation_from_decision, validate_cohort_id
+from nethical.drift.observation import (CohortObservation, observation_from_decision, observation_id_for,
+                                        validate_cohort_id)
+from nethical.drift.rows import write_rows
 from nethical.drift.profile import data_fingerprint, summarize_features
 from nethical.drift.report import DriftReportResult, generate_report, summary_lines
 from nethical.drift.store import CohortStore
@@ -52,7 +55,11 @@ class DriftCallback(Callback):
             control characters.
         practical_threshold: smallest absolute metric difference that counts as drift.
         alpha: family-wise significance level (Holm correction over all comparisons).
-        plot: also write a PNG comparing cohorts next to each report.
+        plot: also write PNGs next to each report (metrics per cohort; the top shifted columns).
+        keep_rows: keep this cohort's validation rows in ``report_dir/rows/`` so later cohorts' reports can score
+            this cohort's model on new data and other models on these rows (the transfer test).
+        html: also write a small self-contained HTML report.
+        reverse_transfer: also score the later cohort's model on the earlier cohort's rows.
 
     Raises:
         ConfigError: bad cohort id, empty ``report_dir`` or thresholds out of range (at construction time).
@@ -70,6 +77,9 @@ class DriftCallback(Callback):
         practical_threshold: float = 0.05,
         alpha: float = 0.05,
         plot: bool = False,
+        keep_rows: bool = True,
+        html: bool = False,
+        reverse_transfer: bool = False,
     ) -> None:
         if cohort_id is not None:
             validate_cohort_id(cohort_id, "DriftCallback(cohort_id)")
@@ -87,12 +97,16 @@ class DriftCallback(Callback):
         self.practical_threshold = float(practical_threshold)
         self.alpha = float(alpha)
         self.plot = bool(plot)
+        self.keep_rows = bool(keep_rows)
+        self.html = bool(html)
+        self.reverse_transfer = bool(reverse_transfer)
         self._run_id: Optional[str] = None
         self._cohort_ids: dict[str, str] = {}
         self._recorded: list[str] = []
         self._handling = False
         self.last_observation: Optional[CohortObservation] = None
         self.last_report: Optional[DriftReportResult] = None
+        self._trainer: Optional["pl.Trainer"] = None
 
     @property
     def state_key(self) -> str:
@@ -157,6 +171,10 @@ class DriftCallback(Callback):
         provenance = getattr(datamodule, "provenance", None) or facts.get("data_source") or {}
         split_sizes = dict(getattr(datamodule, "split_sizes", None) or {})
         features, profile = self._train_profile(datamodule)
+        observation_id = observation_id_for(cohort_id, run_id, model_type)
+        rows_file = rows_sha = None
+        if trainer.is_global_zero and observation_id not in self._recorded:
+            rows_file, rows_sha = self._keep_validation_rows(datamodule, observation_id)
         try:
             observation = observation_from_decision(
                 facts,
@@ -167,6 +185,11 @@ class DriftCallback(Callback):
                 split_sizes=split_sizes,
                 feature_profile=profile,
                 data_fingerprint=data_fingerprint(provenance, split_sizes, features),
+                models_dir=self._models_dir(trainer),
+                config=_config_summary(trainer, pl_module),
+                observation_id=observation_id,
+                rows_file=rows_file,
+                rows_sha256=rows_sha,
             )
         except ValueError as exc:  # the gate's facts lack counts or bins: nothing sound to record
             _warn(f"Ethical drift tracking skipped {model_type}: bad promotion_decision facts ({exc}).")
@@ -200,7 +223,11 @@ class DriftCallback(Callback):
 
         report_facts: Optional[dict] = None
         if trainer.is_global_zero:
-            report_facts = self._write_report(error)
+            self._trainer = trainer
+            try:
+                report_facts = self._write_report(error)
+            finally:
+                self._trainer = None
         report_facts = trainer.strategy.broadcast(report_facts, src=0)
         # the last collective of the fit: without a barrier after it, a ddp_spawn worker that left the broadcast
         # first sometimes aborted at exit ("terminate called without an active exception"; 4 of 20 runs of
@@ -210,16 +237,46 @@ class DriftCallback(Callback):
             emit(trainer, "drift_report", **report_facts)
 
     def _train_profile(self, datamodule: Any) -> tuple[Optional[dict], Optional[dict]]:
-        """The training split's features and their stored profile, or ``(None, None)`` when unavailable."""
+        """The training split's columns and their stored profile (every row, plus the class balance)."""
         profile_features = getattr(datamodule, "profile_features", None)
         if not callable(profile_features):
             return None, None
         try:
             features = dict(profile_features("train"))
-            return features, (summarize_features(features) if features else None)
+            labels = datamodule.labels("train") if callable(getattr(datamodule, "labels", None)) else None
+            return features, (summarize_features(features, labels) if features else None)
         except Exception as exc:  # noqa: BLE001 - a profile is optional; the metrics still count
             _warn(f"Ethical drift tracking: no feature profile for data drift ({type(exc).__name__}: {exc}).")
             return None, None
+
+    def _keep_validation_rows(self, datamodule: Any, observation_id: str) -> tuple[Optional[str], Optional[str]]:
+        """Store the validation rows raw (rank zero) so later reports can score other cohorts' models on them."""
+        if not self.keep_rows or datamodule is None or not callable(getattr(datamodule, "split", None)):
+            return None, None
+        try:
+            part = datamodule.split("val")
+            if part.kind == "tabular":
+                onehot = set()
+                if part.categories:
+                    prefixes = tuple(f"{c}=" for c in part.categories)
+                    onehot = {n for n in part.feature_names if n.startswith(prefixes)}
+                numeric = {n: part.features[:, j] for j, n in enumerate(part.feature_names) if n not in onehot}
+                return write_rows(self.report_dir, observation_id, part.labels, numeric=numeric,
+                                  categorical=dict(part.categories))
+            return write_rows(self.report_dir, observation_id, part.labels, texts=list(part.texts or []))
+        except Exception as exc:  # noqa: BLE001 - transfer tests are optional; the observation still counts
+            _warn(f"Ethical drift tracking: validation rows not kept, so no transfer test for this cohort "
+                  f"({type(exc).__name__}: {exc}).")
+            return None, None
+
+    @staticmethod
+    def _models_dir(trainer: "pl.Trainer") -> Optional[str]:
+        """The promotion gate's models directory (where a moved model is searched by its run id)."""
+        for cb in getattr(trainer, "callbacks", []):
+            models_dir = getattr(cb, "models_dir", None)
+            if isinstance(models_dir, str) and models_dir:
+                return str(Path(models_dir).resolve())
+        return None
 
     def _log_metrics(self, trainer: "pl.Trainer", obs: CohortObservation) -> None:
         metrics = {
@@ -244,7 +301,8 @@ class DriftCallback(Callback):
         _info("Generating ethical drift report")
         try:
             result = generate_report(
-                self.report_dir, practical_threshold=self.practical_threshold, alpha=self.alpha, plot=self.plot
+                self.report_dir, practical_threshold=self.practical_threshold, alpha=self.alpha, plot=self.plot,
+                html_report=self.html, reverse_transfer=self.reverse_transfer,
             )
         except NethicalError as exc:
             _warn(f"Ethical drift report could not be written: {exc}")
@@ -255,6 +313,9 @@ class DriftCallback(Callback):
         for line in summary_lines(result.report, top=3):
             _info(line)
         _info(f"Drift report written to: {result.path}")
+        for extra in (result.plot_path, result.columns_plot_path, result.html_path):
+            if extra is not None:
+                _info(f"Drift report file: {extra}")
         drift = result.report["drift_metrics"]
         facts = {
             "report_id": result.report["report_id"],
@@ -268,4 +329,48 @@ class DriftCallback(Callback):
         }
         if store_error:
             facts["error"] = store_error
+        self._log_figures(result)
         return facts
+
+    def _log_figures(self, result: DriftReportResult) -> None:
+        """Per-column pictures of the top shifts (and the metrics) in TensorBoard, when a TensorBoard logger is on."""
+        trainer = self._trainer
+        if trainer is None:
+            return
+        try:
+            from lightning.pytorch.loggers import TensorBoardLogger
+
+            from nethical.drift.pictures import columns_figure, metrics_figure
+
+            loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+            if not loggers:
+                return
+            figures = {"drift/metrics": metrics_figure(result.report), "drift/top_shifted_columns":
+                       columns_figure(result.report)}
+            for logger in loggers:
+                for tag, fig in figures.items():
+                    if fig is not None:
+                        logger.experiment.add_figure(tag, fig, global_step=trainer.global_step)
+        except Exception as exc:  # noqa: BLE001 - pictures are optional
+            _warn(f"Ethical drift tracking: could not log drift figures to TensorBoard ({type(exc).__name__}: {exc}).")
+
+
+def _config_summary(trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> dict[str, Any]:
+    """What configures the model (its class, init args, epochs): the ``config_hash`` of an observation."""
+    init_args = getattr(pl_module, "init_args", None)
+    try:
+        args = init_args() if callable(init_args) else {}
+    except Exception:  # noqa: BLE001 - a module without init args still gets a class-level summary
+        args = {}
+    return {"class_path": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
+            "init_args": _jsonable(args), "max_epochs": getattr(trainer, "max_epochs", None)}
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return repr(obj)

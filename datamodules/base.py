@@ -198,9 +198,15 @@ class BaseDataModule(pl.LightningDataModule):
         return int(drop.size)
 
     def profile_features(self, split: str) -> Dict[str, np.ndarray]:
+        """Per-column arrays of a split for drift profiles: numeric columns as float64 and, where the data has them,
+        categorical columns as their raw values (every level) instead of their one-hot features."""
         part = self._splits[split]
         if part.kind == "tabular":
-            return {n: np.asarray(part.features[:, j], dtype=np.float64) for j, n in enumerate(part.feature_names)}
+            onehot = _onehot_names(part)
+            out: Dict[str, np.ndarray] = {n: np.asarray(part.features[:, j], dtype=np.float64)
+                                          for j, n in enumerate(part.feature_names) if n not in onehot}
+            out.update({c: np.asarray(v, dtype=object) for c, v in part.categories.items()})
+            return out
         texts = part.texts or []
         if part.kind == "text":
             lengths = np.array([len(t) for t in texts], dtype=np.float64)
@@ -216,6 +222,14 @@ class BaseDataModule(pl.LightningDataModule):
             "length_tokens": np.array([len(t) for t in tokens], dtype=np.float64),
             "distinct_tokens": np.array([len(set(t)) for t in tokens], dtype=np.float64),
         }
+
+
+def _onehot_names(part: PreparedData) -> set:
+    """Feature names that one-hot encode a categorical column of ``part`` (``column=level``)."""
+    if not part.categories:
+        return set()
+    prefixes = tuple(f"{c}=" for c in part.categories)
+    return {n for n in part.feature_names if n.startswith(prefixes)}
 
 
 def _fmt(value: float) -> str:

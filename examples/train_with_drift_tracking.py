@@ -5,8 +5,9 @@
     python examples/train_with_drift_tracking.py --second-model heuristic --num-samples 2000 --epochs 3
 
 Each cohort is a separate `nethical-train` run with `--enable-drift-tracking`; both land in one cohort store, and the
-report at the end compares every cohort in it (accuracy, precision, recall with Newcombe intervals and p-values,
-ECE, gate failures, and per-feature data drift).
+report at the end compares every cohort in it: the first cohort's model scored on the second cohort's validation
+rows (transfer), accuracy, precision, recall with Newcombe intervals and p-values, ECE, gate failures, per-column
+data drift over every training row, and what differs between the cohorts (configuration, data, model type).
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
         acc, ece = stats["metrics"]["accuracy"], stats["metrics"]["ece"]
         print(f"{cohort_id:<24} {_with_ci(acc):>24} {_with_ci(ece):>24} "
               f"{stats['gate']['failures']:>7}/{stats['gate']['runs']}")
+    print("\nOld model on new data (transfer)")
+    for t in report["drift_metrics"]["transfer"]:
+        if t["skipped"]:
+            print(f"  {t['model_cohort']} model on {t['data_cohort']} rows: skipped ({t['reason']})")
+            continue
+        acc = next(e for e in t["comparisons"] if e["metric"] == "accuracy")
+        print(f"  {t['model_cohort']} model on {t['data_cohort']} rows: accuracy {acc['value_a']:.3f} -> "
+              f"{acc['value_b']:.3f} (95% CI of the change [{acc['ci'][0]:+.3f}, {acc['ci'][1]:+.3f}])")
+    for cause in report["drift_metrics"]["causes"]:
+        print(f"Causes ({cause['cohort_a']} vs {cause['cohort_b']}): {cause['attribution']}")
     print()
     for line in summary_lines(report):
         print(line)

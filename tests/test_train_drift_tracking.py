@@ -101,7 +101,64 @@ def test_example_trains_two_cohorts_and_prints_their_comparison(tmp_path):
     report = json.loads((tmp_path / "ex" / "drift" / f"{summary['report_id']}.json").read_text())
     assert summary["has_drift"] == report["drift_metrics"]["has_drift"]
     assert set(report["cohorts"]) == {"logistic_seed1", "heuristic_seed2"}
+    # named on purpose, the two model types are compared, and labelled as such
+    assert all(e["cross_model_type"] for e in report["drift_metrics"]["comparisons"]["accuracy"])
+    assert "compares different model types (logistic vs heuristic)" in report["drift_metrics"]["message"]
+    assert "Old model on new data (transfer)" in proc.stdout
 
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
+
+
+def _write_csv(path: Path, seed: int, flipped: bool, n: int = 1500) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    kind = rng.choice(["web", "mail", "dns"] if not flipped else ["web", "mail", "ssh"], size=n)
+    score = (x1 - 2 * x2) if flipped else (x1 + 2 * x2)  # a concept change: the old model ranks rows wrongly
+    label = (score + 0.3 * rng.normal(size=n) > 0).astype(int)
+    lines = ["x1,x2,kind,label"] + [f"{a:.5f},{b:.5f},{k},{y}" for a, b, k, y in zip(x1, x2, kind, label)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_old_model_on_new_data_is_the_headline_and_a_moved_model_is_skipped_with_the_reason(tmp_cwd, capsys):
+    import shutil
+
+    _write_csv(tmp_cwd / "old.csv", 0, flipped=False)
+    _write_csv(tmp_cwd / "new.csv", 1, flipped=True)
+    common = [*BASE, "--epochs", "3", "--label-column", "label", "--models-dir", "models"]
+    assert classic_main([*common, "--data-path", "old.csv", "--cohort-id", "old"]) == 0
+    assert classic_main([*common, "--data-path", "new.csv", "--cohort-id", "new"]) == 0
+    out = capsys.readouterr().out
+    report = _latest_report(tmp_cwd / "drift")
+    transfer = report["drift_metrics"]["transfer"][0]
+    assert transfer["model_cohort"] == "old" and transfer["data_cohort"] == "new" and not transfer["skipped"]
+    acc = next(e for e in transfer["comparisons"] if e["metric"] == "accuracy")
+    assert acc["value_a"] > 0.9 and acc["value_b"] < 0.75 and acc["drift"] and acc["ci"][1] < 0
+    message = report["drift_metrics"]["message"]
+    assert message.startswith("Drift detected: the logistic model of cohort 'old' loses")
+    assert "on the data of cohort 'new'" in message
+    assert "[INFO] Drift detected: True" in out
+    # causes: same configuration, different data; the new level 'ssh' is seen in one cohort only
+    cause = report["drift_metrics"]["causes"][0]
+    assert cause["config"] == "same" and cause["data"] == "different"
+    kind = report["drift_metrics"]["data_drift"]["pairs"][0]["columns"]["kind"]
+    assert kind["kind"] == "categorical" and kind["drifted"]
+    assert {c["value"]: c["only_in"] for c in kind["top_changes"]}["ssh"] == "b"
+
+    # the old model is moved away: the transfer is skipped with the reason and the rest is still reported
+    store_before = (tmp_cwd / "drift" / "cohorts.jsonl").read_bytes()
+    moved = Path(transfer["model_dir"])
+    shutil.move(str(moved), str(tmp_cwd / "elsewhere"))
+    assert nethical_main(["drift", "report", "--drift-report-dir", "drift", "--html", "--reverse-transfer"]) == 0
+    out = capsys.readouterr().out
+    assert "Transfer skipped ('old' model on 'new' data):" in out and "moved or deleted" in out
+    report = _latest_report(tmp_cwd / "drift")
+    assert report["drift_metrics"]["transfer"][0]["skipped"] is True
+    reverse = report["drift_metrics"]["transfer"][1]  # the new model, still in place, on the old rows
+    assert (reverse["model_cohort"], reverse["data_cohort"], reverse["skipped"]) == ("new", "old", False)
+    assert report["drift_metrics"]["data_drift"]["has_data_drift"] is True
+    assert (tmp_cwd / "drift" / f"{report['report_id']}.html").read_bytes().startswith(b"<!doctype html>")
+    assert (tmp_cwd / "drift" / "cohorts.jsonl").read_bytes() == store_before

@@ -237,7 +237,10 @@ def prepare_table(
         report["categorical"] = {c: len(v) for c, v in categorical.items()}
     if fills:
         spec_extras["fill_values"] = fills
-    data = PreparedData(kind="tabular", labels=y, features=features, feature_names=names, provenance={})
+    raw_categories = {c: np.asarray(pc.fill_null(pc.cast(sub.column(c), pa.string()), "__missing__").to_pylist(), dtype=object)
+                      for c in categorical}
+    data = PreparedData(kind="tabular", labels=y, features=features, feature_names=names, provenance={},
+                        categories=raw_categories)
     return PreparedTable(data=data, report=report, spec_extras=spec_extras, warnings=warnings)
 
 

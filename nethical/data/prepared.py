@@ -21,6 +21,9 @@ class PreparedData:
     features: Optional[np.ndarray] = None
     texts: Optional[List[str]] = None
     provenance: Dict[str, Any] = field(default_factory=dict)
+    # raw values of the categorical columns behind the one-hot features (every level, for drift tests and for
+    # scoring rows the way ``nethical predict`` receives them); empty when there are none
+    categories: Dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in INPUT_KINDS:
@@ -39,4 +42,5 @@ class PreparedData:
             features=None if self.features is None else self.features[indices],
             texts=None if self.texts is None else [self.texts[i] for i in indices],
             provenance=self.provenance,
+            categories={c: v[indices] for c, v in self.categories.items()},
         )

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from nethical.drift.stats import ece_from_bins
 from nethical.exceptions import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: whole-split column profiles, model/rows/config for transfer and causes
 MAX_COHORT_ID_LENGTH = 128
 SEVERITIES = ("low", "medium", "high", "critical")
 RISK_LEVELS = ("low", "medium", "high", "critical")
@@ -161,7 +161,12 @@ class CohortObservation:
         data_fingerprint: sha256 of the training set (see :func:`nethical.drift.profile.data_fingerprint`).
         provenance: the datamodule's provenance dict.
         split_sizes: ``{"train", "val", "calibration"}`` sizes.
-        feature_profile: :func:`nethical.drift.profile.summarize_features` of the training split.
+        feature_profile: :func:`nethical.drift.profile.summarize_features` of the training split (every row; the
+            label's class balance as ``__label__``).
+        model_dir: the directory the promotion gate saved the model in (``saved_dir``); ``models_dir`` its root,
+            searched by run id when the model has moved (e.g. a replaced champion in ``archive/``).
+        rows_file, rows_sha256: the validation rows kept for transfer tests (:mod:`nethical.drift.rows`).
+        config_hash, config: sha256 and summary of the model configuration (class, init args, epochs).
         observation_id: dedup key (:func:`observation_id_for`).
         schema: store line format version.
     """
@@ -190,6 +195,12 @@ class CohortObservation:
     provenance: dict = field(default_factory=dict)
     split_sizes: dict = field(default_factory=dict)
     feature_profile: dict = field(default_factory=dict)
+    model_dir: Optional[str] = None
+    models_dir: Optional[str] = None
+    rows_file: Optional[str] = None
+    rows_sha256: Optional[str] = None
+    config_hash: Optional[str] = None
+    config: dict = field(default_factory=dict)
     observation_id: str = ""
     schema: int = SCHEMA_VERSION
 
@@ -272,6 +283,11 @@ def observation_from_decision(
     split_sizes: Optional[Mapping[str, int]] = None,
     feature_profile: Optional[Mapping[str, Any]] = None,
     data_fingerprint: Optional[str] = None,
+    models_dir: Optional[str] = None,
+    config: Optional[Mapping[str, Any]] = None,
+    observation_id: str = "",
+    rows_file: Optional[str] = None,
+    rows_sha256: Optional[str] = None,
 ) -> CohortObservation:
     """Build an observation from ``promotion_decision`` facts (see the contracts of the promotion gate).
 
@@ -285,6 +301,9 @@ def observation_from_decision(
         split_sizes: split sizes of the datamodule.
         feature_profile: output of :func:`nethical.drift.profile.summarize_features`.
         data_fingerprint: training-set fingerprint (see :func:`nethical.drift.profile.data_fingerprint`).
+        models_dir: root of the model registry (the model directory itself comes from ``facts["saved_dir"]``).
+        config: model configuration summary; its sha256 becomes ``config_hash``.
+        observation_id, rows_file, rows_sha256: set when the validation rows were stored beforehand.
 
     Raises:
         ValueError: the facts lack counts or calibration bins.
@@ -323,7 +342,22 @@ def observation_from_decision(
         provenance=dict(provenance if provenance is not None else (facts.get("data_source") or {})),
         split_sizes={k: int(v) for k, v in (split_sizes or {}).items()},
         feature_profile=dict(feature_profile or {}),
+        model_dir=str(facts["saved_dir"]) if facts.get("saved_dir") else None,
+        models_dir=str(models_dir) if models_dir else None,
+        rows_file=rows_file,
+        rows_sha256=rows_sha256,
+        config_hash=config_hash(config) if config else None,
+        config=dict(config or {}),
+        observation_id=observation_id,
     )
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """sha256 of a configuration summary (canonical JSON, keys sorted)."""
+    import json
+
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _metric(metrics: Mapping[str, Any], key: str, default: float) -> float:

@@ -1,8 +1,10 @@
-"""Compact per-feature profiles of a training split, stored with each cohort observation for later data-drift tests.
+"""Per-column profiles of a whole training split, stored with each cohort observation for later data-drift tests.
 
-A profile keeps, per feature, a seeded sample of up to ``max_samples`` finite values (rounded to 7 significant
-digits), the count of non-finite values and a few summary numbers. PSI, KS and Jensen-Shannon are then recomputed
-from the samples when a report compares two cohorts, long after the training data is gone.
+A profile covers **every row** of the split (see :mod:`nethical.drift.columns` for the format and its precision):
+exact value counts for numeric columns with at most 2000 distinct values, a 2000-quantile sketch otherwise, and the
+counts of every level for categorical columns and the label. Profiles written by older versions (a seeded sample of
+at most 1000 values per feature) are still read: :func:`normalize_profile` turns the sample into value counts and
+marks the column ``sampled``.
 """
 
 from __future__ import annotations
@@ -13,52 +15,47 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-DEFAULT_MAX_SAMPLES = 1000
+from nethical.drift.columns import LABEL_COLUMN, profile_categorical, profile_column, profile_numeric
+
+DEFAULT_MAX_SAMPLES = 1000  # the old (schema 1) sample size; kept for readers of old stores
 PROFILE_SEED = 0
 
 
-def summarize_features(
-    features: Mapping[str, Any], max_samples: int = DEFAULT_MAX_SAMPLES, seed: int = PROFILE_SEED
-) -> dict[str, dict[str, Any]]:
-    """Turn ``{name: 1-D array}`` into a JSON-serializable profile.
+def summarize_features(features: Mapping[str, Any], labels: Optional[Any] = None) -> dict[str, dict[str, Any]]:
+    """Turn ``{name: 1-D array}`` (numbers or strings) into a JSON-serializable profile over all rows.
 
     Args:
-        features: per-feature numeric arrays, e.g. ``datamodule.profile_features("train")``.
-        max_samples: most values kept per feature (a seeded sample without replacement when there are more).
-        seed: sampling seed; the same data and seed give the same profile.
+        features: per-column arrays, e.g. ``datamodule.profile_features("train")``; numeric arrays get a numeric
+            profile, string/object arrays a categorical one.
+        labels: the split's 0/1 labels; profiled as the categorical column ``__label__`` (the class balance).
 
     Returns:
-        ``{name: {"n", "n_nonfinite", "mean", "std", "min", "max", "sample"}}`` (statistics over finite values;
-        ``None`` when there are none).
+        ``{name: profile}`` in sorted name order.
 
     Raises:
-        ValueError: when a feature is not numeric or ``max_samples`` is below 1.
+        ValueError: a column is neither numeric nor a sequence of values.
     """
-    if max_samples < 1:
-        raise ValueError(f"summarize_features(max_samples={max_samples}) must be at least 1.")
     profile: dict[str, dict[str, Any]] = {}
     for name in sorted(features):
         try:
-            arr = np.asarray(features[name], dtype=np.float64).ravel()
+            profile[str(name)] = profile_column(features[name])
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"summarize_features: feature {name!r} is not numeric ({exc}).") from exc
-        finite = arr[np.isfinite(arr)]
-        if finite.size > max_samples:
-            rng = np.random.default_rng(seed)
-            finite_sample = finite[np.sort(rng.choice(finite.size, size=max_samples, replace=False))]
-        else:
-            finite_sample = finite
-        has = finite.size > 0
-        profile[str(name)] = {
-            "n": int(arr.size),
-            "n_nonfinite": int(arr.size - finite.size),
-            "mean": float(finite.mean()) if has else None,
-            "std": float(finite.std()) if has else None,
-            "min": float(finite.min()) if has else None,
-            "max": float(finite.max()) if has else None,
-            "sample": [float(f"{x:.7g}") for x in finite_sample],
-        }
+            raise ValueError(f"summarize_features: column {name!r} cannot be profiled ({exc}).") from exc
+    if labels is not None:
+        profile[LABEL_COLUMN] = profile_categorical([str(int(v)) for v in np.asarray(labels).ravel()])
     return profile
+
+
+def normalize_profile(info: Mapping[str, Any]) -> dict[str, Any]:
+    """A column profile in the current format (an old sample-based profile becomes counts of its sample)."""
+    if "kind" in info:
+        return dict(info)
+    sample = np.asarray(info.get("sample", []), dtype=np.float64)
+    out = profile_numeric(sample)
+    out.update(n=int(info.get("n", sample.size)), n_nonfinite=int(info.get("n_nonfinite", 0)), sampled=True)
+    if sample.size:  # the KS test must use the sample size, not the column's row count
+        out["n_sample"] = int(sample.size)
+    return out
 
 
 def features_digest(features: Optional[Mapping[str, Any]]) -> Optional[str]:
@@ -67,10 +64,13 @@ def features_digest(features: Optional[Mapping[str, Any]]) -> Optional[str]:
         return None
     h = hashlib.sha256()
     for name in sorted(features):
-        arr = np.ascontiguousarray(np.asarray(features[name], dtype=np.float64).ravel())
+        raw = np.asarray(features[name])
         h.update(str(name).encode("utf-8") + b"\0")
-        h.update(str(arr.size).encode("ascii") + b"\0")
-        h.update(arr.tobytes())
+        h.update(str(raw.size).encode("ascii") + b"\0")
+        if raw.dtype.kind in "biuf":
+            h.update(np.ascontiguousarray(raw.astype(np.float64).ravel()).tobytes())
+        else:
+            h.update("\0".join(str(v) for v in raw.ravel().tolist()).encode("utf-8"))
     return h.hexdigest()
 
 

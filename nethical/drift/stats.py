@@ -20,10 +20,8 @@ Choices, with their reasons:
   the bootstrap percentile interval re-centred on its estimate.
 * Multiple comparisons: Holm's step-down method (controls the family-wise error rate under any dependence, which
   matters because the tests of one cohort pair share data).
-* Data drift: PSI over quantile bins of the reference sample (Evidently's default bucketing idea; 0.1 = moderate,
-  0.2 = significant shift by the usual rule of thumb), the two-sample Kolmogorov-Smirnov test (Evidently's default
-  for numeric features with <= 1000 rows and NannyML's default for continuous features), and the Jensen-Shannon
-  distance in base 2 (Evidently's ``jensenshannon`` method, threshold 0.1) over the same bins.
+* Sample-level helpers (PSI over reference-quantile bins, KS, Jensen-Shannon on samples) are kept for callers of
+  this module; the report's per-column tests over whole training splits live in :mod:`nethical.drift.columns`.
 """
 
 from __future__ import annotations
@@ -336,7 +334,7 @@ def holm_adjust(p_values: Sequence[float]) -> list[float]:
     for rank, idx in enumerate(order):
         running = max(running, min(1.0, (m - rank) * p[idx]))
         adjusted[idx] = running
-    return [round(float(x), 15) for x in adjusted]
+    return [float(f"{float(x):.15g}") for x in adjusted]  # 15 significant digits: tiny p-values stay > 0
 
 
 def _finite(values: Sequence[float]) -> np.ndarray:
@@ -378,7 +376,8 @@ def ks_test(reference: Sequence[float], current: Sequence[float]) -> tuple[float
     ref, cur = _finite(reference), _finite(current)
     if ref.size == 0 or cur.size == 0:
         raise ValueError("both samples need at least one finite value.")
-    result = _sps.ks_2samp(ref, cur)
+    # exact for small samples, asymptotic otherwise: the exact method's fallback warning never reaches the output
+    result = _sps.ks_2samp(ref, cur, method="exact" if ref.size * cur.size <= 10_000 else "asymp")
     return float(result.statistic), float(result.pvalue)
 
 

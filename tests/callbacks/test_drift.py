@@ -171,18 +171,18 @@ def test_two_runs_with_different_cohorts_give_one_report_holding_both(tmp_path, 
     report_id = drift.last_report.report["report_id"]
     assert f"Drift Report ID: {report_id}" in info_lines
     assert "Drift detected: True" in info_lines
-    assert any(line.startswith("  1. Investigate cohort 'small_data': accuracy fell") for line in info_lines)
+    assert any(line.startswith("  1. Investigate cohort 'small_data' (logistic): accuracy fell") for line in info_lines)
 
     report = json.loads((report_dir / f"{report_id}.json").read_text())
     assert list(report["cohorts"]) == ["baseline", "small_data"]
     assert report["drift_metrics"]["has_drift"] is True
     assert "accuracy" in [d["metric"] for d in report["drift_metrics"]["drifted"]]
-    assert report["drift_metrics"]["data_drift"]["pairs"][0]["features"]["f1"]["drifted"] is True
+    assert report["drift_metrics"]["data_drift"]["pairs"][0]["columns"]["f1"]["drifted"] is True
     assert (report_dir / f"{report_id}.png").is_file()
     assert [o.cohort_id for o in CohortStore(report_dir).read()] == ["baseline", "small_data"]
     small = CohortStore(report_dir).read(cohorts=["small_data"])[0]
     assert small.split_sizes["train"] == 40 and small.provenance["seed"] == 1
-    assert len(small.feature_profile["f0"]["sample"]) == 40
+    assert sum(small.feature_profile["f0"]["counts"]) == 40  # every training row is profiled
 
     kinds = [e for e, _ in events]
     assert kinds == ["promotion_decision", "drift_observation", "drift_report"]
@@ -277,3 +277,20 @@ def test_promotion_decision_without_counts_warns_and_records_nothing(tmp_path, c
     assert "[WARN] Ethical drift tracking skipped logistic: bad promotion_decision facts" in capsys.readouterr().out
     assert [e for e, _ in events] == ["promotion_decision"]
     assert CohortStore(tmp_path / "drift").read() == []
+
+
+def test_tensorboard_gets_the_pictures_of_the_top_shifted_columns(tmp_path):
+    pytest.importorskip("tensorboard")
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    report_dir = str(tmp_path / "drift")
+    fit(tmp_path, DriftCallback(enabled=True, report_dir=report_dir, cohort_id="base"), gate_facts())
+    logger = TensorBoardLogger(tmp_path, name="tb")
+    drift = DriftCallback(enabled=True, report_dir=report_dir, cohort_id="broken")
+    fit(tmp_path, drift, gate_facts(), data=TinyData(seed=1, broken=True), logger=logger)
+    assert drift.last_report.report["drift_metrics"]["data_drift"]["pairs"][0]["drifted_features"] == ["f1"]
+    acc = EventAccumulator(logger.log_dir, size_guidance={"images": 0})
+    acc.Reload()
+    assert {"drift/metrics", "drift/top_shifted_columns"} <= set(acc.Tags()["images"])
+    assert acc.Images("drift/top_shifted_columns")[-1].encoded_image_string[:8] == b"\x89PNG\r\n\x1a\n"

@@ -150,9 +150,10 @@ def test_broken_feature_flags_accuracy_and_data_drift_on_that_feature(tmp_path):
     assert dm["drifted"][0]["metric"] in ("accuracy", "precision", "recall")
     pair = dm["data_drift"]["pairs"][0]
     assert pair["drifted_features"] == ["x2"]
-    assert pair["features"]["x2"]["psi"] > 1.0 and pair["features"]["x1"]["drifted"] is False
+    assert pair["columns"]["x2"]["effects"]["psi"] > 1.0 and pair["columns"]["x1"]["drifted"] is False
     assert "x2" in dm["message"]
-    assert "drifted on feature(s) x2" in report["recommendations"][0]
+    assert "1 feature column(s) shifted" in report["recommendations"][0]
+    assert any("shifted from 'healthy' on x2" in r for r in report["recommendations"])
 
 
 def test_miscalibration_only_flags_ece_and_recommends_recalibration(tmp_path):
@@ -166,7 +167,7 @@ def test_miscalibration_only_flags_ece_and_recommends_recalibration(tmp_path):
     assert [d["metric"] for d in dm["drifted"]] == ["ece"]
     assert dm["comparisons"]["accuracy"][0]["difference"] == 0
     rec = report["recommendations"][0]
-    assert "Investigate cohort 'overconfident': ece rose" in rec and "recalibrate" in rec
+    assert "Investigate cohort 'overconfident' (logistic): ece rose" in rec and "recalibrate" in rec
     assert "retraining is not needed" in rec
 
 
@@ -275,13 +276,29 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, args, match):
     assert err.startswith("error: ") and match in err and len(err.strip().splitlines()) == 1
 
 
-def test_cli_warns_about_corrupted_line_and_empty_store_message(tmp_path, capsys):
+def test_cli_store_with_only_a_corrupt_line_exits_2_naming_it_and_writes_nothing(tmp_path, capsys):
     (tmp_path / "cohorts.jsonl").write_text("{broken\n")
     rc = main(["drift", "report", "--drift-report-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: ") and "holds no observations" in err and "line 1" in err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohorts.jsonl"]
+    assert (tmp_path / "cohorts.jsonl").read_text() == "{broken\n"
+
+
+def test_cli_corrupt_line_among_good_ones_is_named_and_the_store_is_not_rewritten(tmp_path, capsys):
+    _two_cohorts(tmp_path)
+    store = tmp_path / "cohorts.jsonl"
+    lines = store.read_text().splitlines(keepends=True)
+    store.write_text(lines[0] + "{broken\n" + lines[1])
+    before = store.read_bytes()
+    rc = main(["drift", "report", "--drift-report-dir", str(tmp_path), "--cohorts", "base", "cand"])
     captured = capsys.readouterr()
     assert rc == 0
-    assert f"skipped corrupted line 1 of {tmp_path / 'cohorts.jsonl'}" in captured.err
-    assert "Drift detected: False" in captured.out and "Nothing to compare" in captured.out
+    assert f"skipped corrupted line 2 of {store}" in captured.err
+    assert "Drift detected: True" in captured.out
+    assert store.read_bytes() == before
 
 
 def test_small_training_set_from_the_same_distribution_is_not_data_drift(tmp_path):
@@ -292,7 +309,7 @@ def test_small_training_set_from_the_same_distribution_is_not_data_drift(tmp_pat
     pair = generate_report(tmp_path).report["drift_metrics"]["data_drift"]["pairs"][0]
     assert pair["same_data"] is False
     assert pair["drifted_features"] == []
-    assert set(pair["features"]) == {"x1", "x2"}
+    assert set(pair["columns"]) == {"x1", "x2"}
 
 
 def test_feature_with_missing_values_is_flagged(tmp_path):
@@ -304,4 +321,100 @@ def test_feature_with_missing_values_is_flagged(tmp_path):
     record(store, "holes", y, p, feats, "r2")
     pair = generate_report(tmp_path).report["drift_metrics"]["data_drift"]["pairs"][0]
     assert pair["drifted_features"] == ["x1"]
-    assert pair["features"]["x1"]["reasons"] == ["share of missing/non-finite values changed (0.0% -> 20.0%)"]
+    assert pair["columns"]["x1"]["reasons"] == ["share of missing/non-finite values changed (0.0% -> 20.0%)"]
+
+
+def test_cohorts_of_different_model_types_are_not_compared_unless_named(tmp_path):
+    store = CohortStore(tmp_path)
+    y, p = scored(0)
+    y2, p2 = scored(1, signal=0.5)  # a much worse model of another type on another task
+    record(store, "logistic_20260101_000000", y, p, train_features(0), "r1", model_type="logistic")
+    record(store, "mlp_20260101_000000", y2, p2, train_features(1), "r1", model_type="mlp")
+    dm = generate_report(tmp_path).report["drift_metrics"]
+    assert dm["has_drift"] is False and dm["n_comparisons"] == 0
+    assert dm["skipped_pairs"][0]["model_types"] == "logistic vs mlp"
+    assert "share no model type" in dm["message"] and "consider promoting" not in json.dumps(dm)
+
+    named = generate_report(tmp_path, cohorts=["logistic_20260101_000000", "mlp_20260101_000000"]).report
+    dm = named["drift_metrics"]
+    assert dm["has_drift"] is True
+    assert all(e["cross_model_type"] for e in dm["comparisons"]["accuracy"])
+    assert "compares different model types (logistic vs mlp)" in dm["message"]
+    assert dm["causes"][0]["attribution"].startswith("different model types (logistic vs mlp)")
+    assert not any("consider promoting" in r for r in named["recommendations"])
+
+
+def test_one_cohort_id_over_several_model_types_is_compared_per_type(tmp_path):
+    store = CohortStore(tmp_path)
+    y, p = scored(0)
+    yw, pw = scored(1, signal=0.5)
+    for cohort, run in (("all_v1", "r1"), ("all_v2", "r2")):
+        record(store, cohort, y, p, train_features(0), run, model_type="logistic")
+        weak = (yw, pw) if cohort == "all_v2" else (y, p)
+        record(store, cohort, *weak, train_features(0), run, model_type="mlp")
+    report = generate_report(tmp_path).report
+    dm = report["drift_metrics"]
+    assert [e["model_type"] for e in dm["comparisons"]["accuracy"]] == ["logistic", "mlp"]
+    assert [d["model_type"] for d in dm["drifted"] if d["metric"] == "accuracy"] == ["mlp"]
+    assert dm["mixed_model_types"] == {"all_v1": ["logistic", "mlp"], "all_v2": ["logistic", "mlp"]}
+    assert "holds 2 model types (logistic, mlp); they are compared per model type" in dm["message"]
+
+
+def test_same_configuration_with_shifted_data_is_attributed_to_the_data(tmp_path):
+    store = CohortStore(tmp_path)
+    y, p = scored(0)
+    rng = np.random.default_rng(0)
+    config = {"class_path": "lightning_modules.logistic.LogisticClassifier", "init_args": {"lr": 0.01}}
+    for cohort, run, rate in (("short", "r1", 0.404), ("long", "r2", 0.597)):
+        feats = train_features(0 if cohort == "short" else 1)
+        labels = (rng.uniform(size=2000) < rate).astype(int)
+        sizes = {"train": 2000, "val": len(y)}
+        prov = {"source": "file", "path": f"{cohort}.csv"}
+        o = observation_from_decision(
+            decision(y, p), cohort_id=cohort, run_id=run, timestamp="2026-01-01T00:00:00+00:00", provenance=prov,
+            split_sizes=sizes, feature_profile=summarize_features(feats, labels),
+            data_fingerprint=data_fingerprint(prov, sizes, feats), config=config)
+        store.append(o)
+    report = generate_report(tmp_path).report
+    cause = report["drift_metrics"]["causes"][0]
+    assert cause["config"] == "same" and cause["data"] == "different"
+    assert cause["attribution"].startswith("same configuration; the data differ (positive rate 0.4")
+    assert "class balance" in report["drift_metrics"]["message"]
+
+
+def test_column_overrides_change_the_rule_and_bad_ones_are_refused(tmp_path):
+    store = CohortStore(tmp_path)
+    y, p = scored(0)
+    record(store, "healthy", y, p, train_features(0), "r1")
+    record(store, "broken_x2", y, p, train_features(0, broken=True), "r2")
+    base = generate_report(tmp_path).report["drift_metrics"]["data_drift"]["pairs"][0]
+    assert base["drifted_features"] == ["x2"]
+    skipped = generate_report(tmp_path, column_overrides={"x2": {"skip": True}}).report
+    pair = skipped["drift_metrics"]["data_drift"]["pairs"][0]
+    assert pair["drifted_features"] == [] and pair["skipped_columns"] == ["x2"]
+    lax = generate_report(tmp_path, column_overrides={"x2": {"effects": ["psi"], "thresholds": {"psi": 1e9}}}).report
+    assert lax["drift_metrics"]["data_drift"]["pairs"][0]["columns"]["x2"]["status"] == "significant_small"
+    with pytest.raises(ConfigError, match="unknown effect"):
+        build_report([], column_overrides={"x2": {"effects": ["nope"]}})
+
+
+@pytest.mark.parametrize("text", ["count", "count=psi", "count=psi:-1", "count=foo:0.2"])
+def test_cli_bad_column_override_exits_2(tmp_path, capsys, text):
+    _two_cohorts(tmp_path)
+    rc = main(["drift", "report", "--drift-report-dir", str(tmp_path), "--column-override", text])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: --column-override") and len(err.strip().splitlines()) == 1
+
+
+def test_plots_hold_per_column_pictures_and_the_html_is_small_and_self_contained(tmp_path):
+    store = CohortStore(tmp_path)
+    y, p = scored(0)
+    record(store, "healthy", y, p, train_features(0), "r1")
+    record(store, "broken_x2", y, p, train_features(0, broken=True), "r2")
+    result = generate_report(tmp_path, plot=True, html_report=True)
+    assert result.columns_plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = result.html_path.read_text()
+    assert page.count("data:image/png;base64,") == 2 and "<script" not in page and "x2" in page
+    assert result.html_path.stat().st_size < 1_000_000
+    plot = result.report["drift_metrics"]["data_drift"]["pairs"][0]["columns"]["x2"]["plot"]
+    assert plot["kind"] == "ecdf" and plot["b"]["x"] == [0.0] and plot["b"]["cdf"] == [1.0]
