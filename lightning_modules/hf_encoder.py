@@ -149,6 +149,17 @@ class HFEncoderClassifier(BaseClassifierModule):
         self.tokenizer: Any = None
         self._encoder_config: Optional[Dict[str, Any]] = None
 
+    @classmethod
+    def check_init_args(cls, init_args: Dict[str, Any]) -> None:
+        """Called by the CLI before anything is built: the optional extra is installed and ``pretrained`` names a
+        usable directory (or a hub id)."""
+        _transformers()
+        pretrained = init_args.get("pretrained") or ""
+        if not pretrained:
+            raise ConfigError("HFEncoderClassifier(pretrained='') names no encoder; pass a local directory made by "
+                              "save_pretrained() (--model.init_args.pretrained /path/to/encoder).")
+        check_pretrained_dir(str(pretrained))
+
     # ------------------------------------------------------------------ building
     def build(self, input_spec: Dict[str, Any], saved_dir: Optional[Path] = None) -> None:
         super().build(input_spec)
