@@ -11,10 +11,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from datamodules.batch_sampler import ShardedBatchSampler
 
-from nethical.data.encoding import encode_sequences, encode_text, fit_vocab
+from nethical.data.encoding import TRUNCATIONS, encode_sequences, encode_text, fit_vocab
 from nethical.data.prepared import PreparedData
 from nethical.data.splits import split_indices, validate_split_args
 from nethical.exceptions import ConfigError, DataError
+
+
+MAX_LENGTH_LIMIT = 65536  # bytes or tokens per row; every row is padded to max_length
 
 
 class _SliceDataset(Dataset):
@@ -45,7 +48,9 @@ class BaseDataModule(pl.LightningDataModule):
         split_strategy: ``temporal`` (time order), ``random`` or ``stratified``.
         train_ratio: share of rows for training (the rest validates); in (0, 1).
         calibration_ratio: share of the *training* rows set aside for post-hoc calibration; in [0, 1).
-        max_length: token budget per text or sequence (ignored for tabular data).
+        max_length: token budget per text or sequence (ignored for tabular data); bytes for text.
+        truncation: which part of a longer text is kept: ``head``, ``tail`` or ``head_tail`` (first 3/4 of the budget
+            from the start, last 1/4 from the end).
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class BaseDataModule(pl.LightningDataModule):
         train_ratio: float = 0.8,
         calibration_ratio: float = 0.0,
         max_length: int = 256,
+        truncation: str = "head_tail",
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -64,7 +70,13 @@ class BaseDataModule(pl.LightningDataModule):
         if num_samples is not None and num_samples < 1:
             raise ConfigError(f"{type(self).__name__}(num_samples={num_samples}) must be >= 1.")
         if max_length < 1:
-            raise ConfigError(f"{type(self).__name__}(max_length={max_length}) must be >= 1.")
+            raise ConfigError(f"{type(self).__name__}(max_length={max_length}) must be >= 1 (--max-length).")
+        if max_length > MAX_LENGTH_LIMIT:
+            raise ConfigError(f"{type(self).__name__}(max_length={max_length}) is larger than {MAX_LENGTH_LIMIT}; every "
+                              "text is padded to it, so use at most that (--max-length), e.g. 1024.")
+        if truncation not in TRUNCATIONS:
+            raise ConfigError(f"{type(self).__name__}(truncation={truncation!r}) is not known; use one of "
+                              f"{', '.join(TRUNCATIONS)} (--truncation).")
         validate_split_args(split_strategy, train_ratio, calibration_ratio)
         # every class's arguments in the chain (Lightning reads the __init__ frames of subclasses too), so the
         # checkpoint's datamodule_hyper_parameters hold the whole configuration, defaults included
@@ -76,6 +88,7 @@ class BaseDataModule(pl.LightningDataModule):
         self.train_ratio = train_ratio
         self.calibration_ratio = calibration_ratio
         self.max_length = max_length
+        self.truncation = truncation
         self.provenance: Dict[str, Any] = {}
         self.split_sizes: Dict[str, int] = {}
         self.input_spec: Dict[str, Any] = {}
@@ -110,7 +123,7 @@ class BaseDataModule(pl.LightningDataModule):
         if train.kind == "tabular":
             return {"kind": "tabular", "feature_names": list(train.feature_names)}
         if train.kind == "text":
-            return {"kind": "text", "max_length": self.max_length}
+            return {"kind": "text", "max_length": self.max_length, "truncation": self.truncation}
         return {"kind": "sequence", "max_length": self.max_length, "vocab": fit_vocab(train.texts or [])}
 
     def _encode(self, part: PreparedData) -> torch.Tensor:
@@ -118,7 +131,7 @@ class BaseDataModule(pl.LightningDataModule):
         if kind == "tabular":
             return torch.as_tensor(np.asarray(part.features, dtype=np.float32))
         if kind == "text":
-            return torch.from_numpy(encode_text(part.texts or [], self.max_length))
+            return torch.from_numpy(encode_text(part.texts or [], self.max_length, self.truncation))
         return torch.from_numpy(encode_sequences(part.texts or [], self.input_spec["vocab"], self.max_length))
 
     def _encode_all(self) -> None:

@@ -59,6 +59,9 @@ class BaseClassifierModule(pl.LightningModule):
         self.ece_bins = ece_bins
         self.input_spec: Dict[str, Any] = {}
         self.register_buffer("temperature", torch.ones(()))
+        #: (negative, positive) class weights of the training loss; None = unweighted (models may set it from the
+        #: training split, e.g. ``class_weight: balanced``)
+        self.class_weights: "Tuple[float, float] | None" = None
         self.train_metrics = MetricCollection({"acc": BinaryAccuracy()}, prefix="train/")
         self.val_metrics = self._metric_collection("val/")
         self.test_metrics = self._metric_collection("test/")
@@ -135,6 +138,10 @@ class BaseClassifierModule(pl.LightningModule):
         loss = F.binary_cross_entropy_with_logits(logits, target)
         self._log_stage(torch.sigmoid(logits.detach()).float(), target, loss, stage)
         if stage == "train":
+            if self.class_weights is not None:  # the logged loss stays the plain one, comparable across runs
+                w_neg, w_pos = self.class_weights
+                weight = torch.where(target > 0.5, w_pos, w_neg).to(logits.dtype)
+                loss = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
             loss = loss + self.regularization()
         return loss
 

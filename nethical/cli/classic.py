@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from nethical.cli import classic_data
 from nethical.cli.errors import run_guarded
+from nethical.data.encoding import TRUNCATIONS
 from nethical.exceptions import ConfigError
 from nethical.fileio import check_writable_dir
 from nethical.path_args import check_path_args
@@ -25,6 +26,7 @@ from nethical.paths import CONFIG_DIR
 MODEL_TYPES = ("heuristic", "logistic", "simple_transformer", "anomaly", "correlation")
 SPLIT_STRATEGIES = ("temporal", "random", "stratified")
 MIN_SAMPLES = 50
+MAX_LENGTH_LIMIT = 65536  # = datamodules.base.MAX_LENGTH_LIMIT (not imported: this module stays free of Lightning)
 
 
 def available_model_types() -> List[str]:
@@ -80,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     hw.add_argument("--num-nodes", type=int, default=None, help="nodes for multi-node DDP")
     hw.add_argument("--precision", default=None, help="32-true, 16-mixed, bf16-mixed, ...")
     hw.add_argument("--ckpt-path", default=None, help="resume from this checkpoint, or 'last' for the latest of the model type")
+    text = p.add_argument_group("text and sequence inputs")
+    text.add_argument("--max-length", type=int, default=None,
+                      help="bytes per text (tokens per sequence) the model reads (default: the config's, 1024 for "
+                           "simple_transformer); longer inputs are cut by --truncation")
+    text.add_argument("--truncation", choices=TRUNCATIONS, default=None,
+                      help="which part of a longer text is kept (default: the config's, head_tail: the first 3/4 and "
+                           "the last 1/4 of --max-length)")
     p.add_argument("--config", default=None, help="a YAML config to use instead of configs/<model-type>.yaml")
     p.add_argument("--logs-dir", default="lightning_logs", help="TensorBoard log directory")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
@@ -127,6 +136,9 @@ def validate(ns: argparse.Namespace) -> List[str]:
         raise ConfigError(f"--ece-bins {ns.ece_bins} must be at least 1.")
     if math.isnan(ns.min_improvement) or not -1.0 <= ns.min_improvement <= 1.0:
         raise ConfigError(f"--min-improvement {ns.min_improvement} must be within [-1, 1]; 0 means 'not worse than the champion'.")
+    if ns.max_length is not None and not 1 <= ns.max_length <= MAX_LENGTH_LIMIT:
+        raise ConfigError(f"--max-length {ns.max_length} must be between 1 and {MAX_LENGTH_LIMIT} (bytes of text or "
+                          "tokens of a sequence), e.g. 1024.")
     for flag, value in (("--gov-data-samples", ns.gov_data_samples), ("--gov-pred-samples", ns.gov_pred_samples)):
         if value != "all" and not (value.isdigit() and int(value) >= 1):
             raise ConfigError(f"{flag} {value!r} must be a positive whole number or all.")
@@ -176,6 +188,10 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         "--gate.ece_bins", str(ns.ece_bins),
         "--gate.min_improvement", str(ns.min_improvement),
     ]
+    if ns.max_length is not None:
+        args += ["--data.init_args.max_length", str(ns.max_length)]
+    if ns.truncation is not None:
+        args += ["--data.init_args.truncation", ns.truncation]
     if ns.enable_audit:
         args += ["--audit.enabled", "true", "--audit.audit_path", str(ns.audit_path)]
         if ns.audit_signing_key:

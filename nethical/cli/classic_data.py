@@ -171,8 +171,9 @@ def preflight(ns: argparse.Namespace, model_type: str) -> None:
     from datamodules.file import FileDataModule
 
     _, init = datamodule_init(ns, model_type)
+    text = {k: getattr(ns, k) for k in ("max_length", "truncation") if getattr(ns, k, None) is not None}
     dm = FileDataModule(**init, num_samples=ns.num_samples, seed=ns.seed, split_strategy=ns.split_strategy,
-                        train_ratio=ns.train_ratio, batch_size=ns.batch_size)
+                        train_ratio=ns.train_ratio, batch_size=ns.batch_size, **text)
     dm.verbose = False
     dm.load()
 

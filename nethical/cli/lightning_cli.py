@@ -62,6 +62,19 @@ class NethicalCLI(LightningCLI):
         for key, cls in CALLBACK_GROUPS:
             parser.add_lightning_class_args(cls, key)
 
+    def before_instantiate_classes(self) -> None:
+        """Let the model class check its arguments against the outside world (files, directories) before anything is
+        built, so such errors reach the user as one line with exit 2 instead of jsonargparse's union message."""
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        model = (config or {}).get("model") if hasattr(config, "get") else None
+        class_path = getattr(model, "class_path", None) if model is not None else None
+        if isinstance(class_path, str) and class_path.startswith("lightning_modules."):
+            from nethical.registry import import_trusted_class
+
+            check = getattr(import_trusted_class(class_path), "check_init_args", None)
+            if callable(check):
+                check(dict(vars(model.init_args)) if model.init_args is not None else {})
+
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         """Use plain per-epoch lines instead of the TQDM bar when stdout is not a terminal."""
         trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}

@@ -6,8 +6,10 @@ The ``input_spec`` dict saved in every model card is everything needed to encode
   ``"categorical": {column: [category, ...]}`` one-hot encodes a raw string column into the features named
   ``column=category`` (``__other__`` catches values not in the list), and ``"fill_values": {column: number}`` fills a
   missing or empty numeric cell (models trained with ``missing: impute``).
-- ``{"kind": "text", "max_length": L}`` — UTF-8 bytes shifted by 2 (0 = padding, 1 = unused/CLS), truncated to L.
-  Byte-level, so no vocabulary has to be downloaded or fitted.
+- ``{"kind": "text", "max_length": L, "truncation": "head_tail"}`` — UTF-8 bytes shifted by 2 (0 = padding,
+  1 = unused/CLS), cut to L bytes: ``head`` keeps the first L, ``tail`` the last L, ``head_tail`` the first
+  ``L - L // 4`` and the last ``L // 4`` (jailbreaks and spam often end with the payload). Byte-level, so no vocabulary
+  has to be downloaded or fitted. Cards without ``truncation`` (older models) mean ``head``.
 - ``{"kind": "sequence", "max_length": L, "vocab": {token: id}}`` — whitespace-separated action tokens mapped
   through a vocabulary fitted on the training split (0 = padding, 1 = unknown token), truncated to L.
 """
@@ -28,11 +30,33 @@ BYTE_VOCAB_SIZE = 256 + BYTE_OFFSET
 OTHER_CATEGORY = "__other__"  # one-hot slot for category values unseen at training
 
 
-def encode_text(texts: Sequence[str], max_length: int) -> np.ndarray:
-    """Byte-level ids, shape ``(n, max_length)``, int64, right-padded with 0."""
+TRUNCATIONS = ("head", "tail", "head_tail")
+
+
+def check_truncation(truncation: str, owner: str = "truncation") -> str:
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"{owner}={truncation!r} is not a truncation strategy; use one of {', '.join(TRUNCATIONS)}.")
+    return truncation
+
+
+def cut_bytes(raw: bytes, max_length: int, truncation: str = "head") -> bytes:
+    """At most ``max_length`` bytes of ``raw``: the head, the tail, or the head (3/4) plus the tail (1/4)."""
+    if len(raw) <= max_length:
+        return raw
+    if truncation == "head":
+        return raw[:max_length]
+    if truncation == "tail":
+        return raw[len(raw) - max_length:]
+    tail = max_length // 4
+    return raw[: max_length - tail] + (raw[len(raw) - tail:] if tail else b"")
+
+
+def encode_text(texts: Sequence[str], max_length: int, truncation: str = "head") -> np.ndarray:
+    """Byte-level ids, shape ``(n, max_length)``, int64, right-padded with 0; longer texts cut by ``truncation``."""
+    check_truncation(truncation)
     out = np.zeros((len(texts), max_length), dtype=np.int64)
     for i, text in enumerate(texts):
-        raw = np.frombuffer(str(text).encode("utf-8", errors="replace")[:max_length], dtype=np.uint8)
+        raw = np.frombuffer(cut_bytes(str(text).encode("utf-8", errors="replace"), max_length, truncation), dtype=np.uint8)
         out[i, : raw.size] = raw.astype(np.int64) + BYTE_OFFSET
     return out
 
@@ -119,7 +143,7 @@ def encode_inputs(input_spec: Mapping[str, object], rows: Sequence[Mapping[str, 
         raise DataError(f"input rows have no {field!r} field for this {kind} model; fields found: {sorted(rows[0])}.")
     texts = ["" if row.get(field) is None else str(row.get(field)) for row in rows]
     if kind == "text":
-        return encode_text(texts, int(input_spec["max_length"]))
+        return encode_text(texts, int(input_spec["max_length"]), str(input_spec.get("truncation", "head")))
     if kind == "sequence":
         return encode_sequences(texts, dict(input_spec["vocab"]), int(input_spec["max_length"]))
     raise DataError(f"unknown input kind {kind!r} in the model card; expected tabular, text or sequence.")

@@ -217,13 +217,20 @@ def prepare_table(
             lengths = np.asarray(pc.binary_length(col).to_numpy(zero_copy_only=False), dtype=np.int64)
         else:
             lengths = np.asarray(pc.list_value_length(pc.utf8_split_whitespace(col)).to_numpy(zero_copy_only=False), dtype=np.int64)
+        if kind == "text" and lengths.size and int(lengths.max(initial=0)) == 0:
+            raise DataError(f"text_column={used[0]!r} in {source} is empty in all {len(lengths)} rows; pass --text-column "
+                            "with the column that holds the texts.")
+        if kind == "text" and len(lengths) > 1 and pc.count_distinct(col).as_py() == 1:
+            raise DataError(f"text_column={used[0]!r} in {source} holds the same text in all {len(lengths)} rows "
+                            f"({str(col[0].as_py())[:40]!r}), so there is nothing to learn; pass --text-column with "
+                            "the column that holds the texts.")
         truncated = int((lengths > max_length).sum())
         unit = "bytes" if kind == "text" else "tokens"
         report["truncated"] = {"cells": truncated, "max_length": max_length, "unit": unit, "longest": int(lengths.max(initial=0))}
         if truncated:
             warnings.append(
                 f"{truncated} of {len(lengths)} {kind} cells in column {used[0]!r} of {source} are longer than max_length="
-                f"{max_length} {unit} (longest {int(lengths.max())}) and are truncated; raise max_length to keep more."
+                f"{max_length} {unit} (longest {int(lengths.max())}) and are truncated; raise --max-length (config: data.init_args.max_length) to keep more, or choose what is kept with --truncation head, tail or head_tail."
             )
         data = PreparedData(kind=kind, labels=y, texts=col.to_pylist(), provenance={})
         return PreparedTable(data=data, report=report, spec_extras=spec_extras, warnings=warnings)

@@ -32,10 +32,13 @@ def test_padding_does_not_change_the_output_and_empty_text_is_finite():
     assert p.shape == (3,) and torch.all((p > 0) & (p < 1))
 
 
-def test_too_long_input_is_a_clear_error():
-    m = _model()
+def test_too_long_input_is_a_clear_error_for_the_encoder_and_cut_to_its_window_by_the_model():
+    from lightning_modules.components.byte_transformer import ByteTransformerEncoder
+
     with pytest.raises(ValueError, match="exceed max_length 64"):
-        m(torch.ones(1, 80, dtype=torch.long))
+        ByteTransformerEncoder(64, 32, 1, 2, 32)(torch.ones(1, 80, dtype=torch.long))
+    m = _model()  # the Transformer reads the first 64 bytes, the n-gram bags all of them
+    assert torch.isfinite(m(torch.full((2, 80), 100, dtype=torch.long))).all()
 
 
 def test_bad_hyperparameters_and_wrong_input_kind():
@@ -62,7 +65,7 @@ def test_trains_a_few_steps_with_warmup_schedule_clipping_and_temperature(precis
                          enable_model_summary=False, accelerator="cpu", devices=1, precision=precision,
                          num_sanity_val_steps=0, callbacks=[RecordLR()])
     trainer.fit(model, datamodule=dm)
-    assert trainer.global_step == 6  # 192 training rows / 32
+    assert trainer.global_step == 12  # 192 training rows / 32 = 6 batches, each stepping AdamW and SparseAdam
     peak = max(lrs)
     assert lrs[0] < peak and peak <= 3e-3 + 1e-12  # warm-up rises to (at most) the configured lr
     assert lrs[-1] < peak  # then decays
