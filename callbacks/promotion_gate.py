@@ -24,7 +24,7 @@ from nethical.exceptions import ConfigError, OutputError, NethicalError
 from nethical.fileio import atomic_write_json, sha256_file
 from nethical.metrics import CalibrationBins, binary_metrics, calibration_bins, confusion_counts, expected_calibration_error
 from nethical.fingerprint import (ROW_HASH, ROWS_FILE, data_fingerprint, read_rows, row_hashes, same_dataset,
-                                  verify_card_fingerprint, write_rows)
+                                  verify_card_fingerprint, weights_digest, write_rows)
 from nethical.intervals import DEFAULT_BOOTSTRAP, DEFAULT_CONFIDENCE, format_vs, metric_intervals, paired_compare
 from nethical.promotion import GateThresholds, failed, gate_decision
 from nethical.registry import (CARD_FILE, METRICS_FILE, RELIABILITY_FILE, RUN_ID_RE, champion_dir, destination, publish,
@@ -106,6 +106,7 @@ class PromotionGate(Callback):
         self.started_at: Optional[str] = None
         self._bins_before: Optional[CalibrationBins] = None
         self._rows_written = 0
+        self._weights_sha256: Optional[str] = None
 
     def on_fit_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         self.started_at = utc_now()
@@ -319,6 +320,7 @@ class PromotionGate(Callback):
         staged = staging_dir(models_dir, result["model_type"], result["run_id"])
         try:
             names = pl_module.save_artifacts(staged)
+            self._weights_sha256 = weights_digest(staged, names)
             same = self._identical_to_champion(staged, names)
             if same is not None:
                 shutil.rmtree(staged, ignore_errors=True)
@@ -353,11 +355,9 @@ class PromotionGate(Callback):
         current = champion_dir(Path(self.models_dir), result["model_type"])
         if current is None:
             return None
-        champion_files = read_card(current).get("files") or {}
-        digests = {name: sha256_file(staged / name) for name in weight_files}
-        if not digests or any(champion_files.get(name) != digest for name, digest in digests.items()):
+        if read_card(current).get("weights_sha256") != self._weights_sha256:
             return None
-        return identical(comparison.get("champion_run_id"), next(iter(digests.values()))).to_dict()
+        return identical(comparison.get("champion_run_id"), self._weights_sha256).to_dict()
 
     def _card(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", files: Dict[str, str]) -> Dict[str, Any]:
         result = self.result
@@ -382,6 +382,7 @@ class PromotionGate(Callback):
             "intervals": result["intervals"],
             "interval_methods": result["interval_methods"],
             "data_fingerprint": result["data_fingerprint"],
+            "weights_sha256": self._weights_sha256,
             "training_rows": {
                 "file": ROWS_FILE, "row_hash": ROW_HASH, "distinct_rows": self._rows_written,
                 "rows": int(datamodule.split_sizes.get("train", 0)) + int(datamodule.split_sizes.get("calibration", 0)),

@@ -124,3 +124,48 @@ def read_rows(path: Path) -> np.ndarray:
     if len(data) % 8:
         raise ModelLoadError(f"{path} is not a list of 64-bit row hashes ({len(data)} bytes); the saved model is damaged.")
     return np.frombuffer(data, dtype="<u8").astype(np.uint64)
+
+
+def _strip_ids(node: Any, digests: Dict[str, str]) -> Any:
+    """A skops schema without its process-specific parts: ``__id__`` keys go, member file names become digests."""
+    if isinstance(node, dict):
+        return {k: _strip_ids(v, digests) for k, v in node.items() if k != "__id__"}
+    if isinstance(node, list):
+        return [_strip_ids(v, digests) for v in node]
+    if isinstance(node, str) and node in digests:
+        return digests[node]
+    return node
+
+
+def weights_digest(directory: Path, names: Any) -> str:
+    """sha256 of a model's weight files, stable across identical saves.
+
+    safetensors files are hashed as they are. A zip archive (skops) names its members after Python object ids, which
+    change from one process to the next, so its digest covers each member's content and ``schema.json`` with those
+    names replaced by the content digests and its ``__id__`` fields dropped: two identical fitted estimators hash
+    alike.
+    """
+    import zipfile
+
+    outer = hashlib.sha256()
+    for name in sorted(names):
+        path = Path(directory) / name
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                members = {i.filename: z.read(i) for i in z.infolist()}
+            digests = {n: hashlib.sha256(b).hexdigest() for n, b in members.items()}
+            try:
+                schema = _strip_ids(json.loads(members.pop("schema.json", b"null")), digests)
+            except ValueError:
+                schema = None
+            inner = hashlib.sha256(_canonical(schema))
+            for d in sorted(digests[n] for n in members):
+                inner.update(d.encode())
+            outer.update(f"{name}:zip:{inner.hexdigest()}\n".encode())
+        else:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            outer.update(f"{name}:{h.hexdigest()}\n".encode())
+    return outer.hexdigest()
