@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import Callback
 
 from callbacks.events import emit, get_run_id, utc_now
 from nethical.calibration import MIN_CALIBRATION_ROWS, reliability_figure, save_reliability_png
-from nethical.champion import (MIN_COMPARE_CLASS_ROWS, MIN_COMPARE_ROWS, NO_CHAMPION, NOT_COMPARABLE, REPLACE, SKIPPED,
+from nethical.champion import (MIN_COMPARE_CLASS_ROWS, MIN_COMPARE_ROWS, NO_CHAMPION, NOT_COMPARABLE, OTHER_DATASET, REPLACE, SKIPPED,
                                TIE, WORSE, check_min_improvement, check_on_new_dataset, decide, identical, no_champion,
                                not_comparable, other_dataset, skipped)
 from nethical.console import say, warn
@@ -42,7 +42,7 @@ class PromotionGate(Callback):
     (:mod:`nethical.intervals`: Wilson for proportions, a seeded bootstrap for the rest). Rank zero writes
     ``<models_dir>/current/<type>/`` (promoted) or ``<models_dir>/candidates/<type>/<run_id>/`` (not promoted) —
     weights, ``metrics.json``, ``model_card.json`` and ``train_rows.u64`` (the hashes of the rows it trained on) — and
-    prints one ``PROMOTED``/``CANDIDATE``/``TIE``/``UNCHANGED`` line, with the missed criteria in words. The decision
+    prints one ``PROMOTED``/``UNCHANGED``/``TIE``/``KEPT``/``CANDIDATE`` line, with the missed criteria in words. The decision
     is emitted as the ``promotion_decision`` and ``model_saved`` events and kept in :attr:`result`.
 
     Before scoring, when the model asks for post-hoc calibration (its ``calibration`` attribute is not ``none``), the
@@ -153,7 +153,10 @@ class PromotionGate(Callback):
         bins = calibration_bins(probs, labels, self.ece_bins)
         self._bins_before = calibration_bins(probs_before, labels, self.ece_bins) if probs_before is not None else None
         outcome = (champion or {}).get("outcome")
-        decision = "PROMOTED" if promoted else ("TIE" if outcome == TIE else "CANDIDATE")
+        # TIE: passed the gate, no significant difference; KEPT: passed the gate, no fair comparison (another dataset,
+        # too few rows neither model saw); CANDIDATE: missed the gate or significantly worse than the champion
+        decision = ("PROMOTED" if promoted else "TIE" if outcome == TIE
+                    else "KEPT" if outcome in (SKIPPED, OTHER_DATASET) else "CANDIDATE")
         self.result = {
             "model_type": model_type,
             "promoted": promoted,

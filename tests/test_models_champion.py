@@ -145,7 +145,7 @@ def test_a_dataset_change_never_silently_replaces_a_champion(tmp_cwd, capsys):
     # another dataset: a candidate, the champion stays
     assert classic_main([*REAL, "--data-path", str(b)]) == 0
     out = capsys.readouterr().out
-    assert "CANDIDATE correlation" in out and "never replaces it silently" in out and "--on-new-dataset replace" in out
+    assert "KEPT correlation" in out and "never replaces it silently" in out and "--on-new-dataset replace" in out
     assert _card(current)["run_id"] == real["run_id"]
     # the demo never archives a real model
     assert classic_main([*TINY, "--seed", "3"]) == 0
