@@ -196,3 +196,28 @@ def test_skill_criterion_off_restores_the_plain_criteria(tmp_cwd, capsys):
     out = capsys.readouterr().out
     # only a constant prediction is still refused with the criterion off; the reason says so
     assert "CANDIDATE logistic" in out and "constant_prediction" in out and "no_skill" not in out
+
+
+def _noise_text_csv(path: Path, n: int = 1200, positive_rate: float = 0.05, seed: int = 0) -> Path:
+    """Texts of random words from one vocabulary whatever the label: nothing to learn."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    words = np.array(["alpha", "beta", "gamma", "delta", "login", "report", "upload", "query", "sudo", "export"])
+    y = (rng.random(n) < positive_rate).astype(int)
+    lines = ["text,label"] + [" ".join(rng.choice(words, size=rng.integers(3, 9))) + f",{lab}" for lab in y]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("model_type", ["anomaly", pytest.param("simple_transformer", marks=pytest.mark.slow)])
+def test_a_text_model_on_noise_with_few_positives_never_promotes(tmp_cwd, capsys, model_type):
+    data = _noise_text_csv(tmp_cwd / "noise_text.csv")
+    flag = "--sequence-column" if model_type == "anomaly" else "--text-column"
+    assert classic_main(["--model-type", model_type, "--epochs", "1", "--batch-size", "64", "--no-tensorboard",
+                         "--data-path", str(data), "--label-column", "label", flag, "text"]) == 0
+    out = capsys.readouterr().out
+    assert f"CANDIDATE {model_type}" in out and "majority rate" in out
+    assert not (tmp_cwd / "models" / "current").exists()
+    card = _card(next((tmp_cwd / "models" / "candidates" / model_type).iterdir()))
+    assert any("no_skill" in r or "constant_prediction" in r for r in card["failed_criteria"])
