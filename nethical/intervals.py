@@ -254,6 +254,8 @@ def format_vs(value: float, threshold: float, min_digits: int = 4, max_digits: i
     (``0.849956`` against ``0.85`` prints as ``0.84996``, not ``0.8500``)."""
     if value is None or not math.isfinite(value):
         return "nan"
+    if value == threshold or math.isclose(value, threshold, rel_tol=0.0, abs_tol=1e-12):
+        return f"{value:.{min_digits}f}"
     for d in range(min_digits, max_digits + 1):
         text = f"{value:.{d}f}"
         shown = float(text)
