@@ -5,6 +5,11 @@ Every saved model directory holds ``model.safetensors`` (or ``model.skops`` for 
 and ``model_card.json``; the card lists the sha256 of every other file, checked before anything is loaded. A model
 directory is assembled under ``<models_dir>/.staging/`` and moved into place with one ``rename``, under a lock, so a
 crash never leaves a half-written model where a reader would find it.
+
+Champions are keyed by model type *and dataset*: ``current/<type>/`` holds one champion, and its card's
+``data_fingerprint`` names the dataset it was trained on (:mod:`nethical.fingerprint`). The promotion gate never
+lets a model trained on another dataset replace it silently (:mod:`nethical.champion`, ``docs/gate.md``); one
+champion per dataset side by side means one ``--models-dir`` per dataset.
 """
 
 from __future__ import annotations
