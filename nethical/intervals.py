@@ -31,7 +31,8 @@ DEFAULT_CONFIDENCE = 0.95
 DEFAULT_BOOTSTRAP = 1000
 MIN_BOOTSTRAP = 200  # fewer resamples leave the 2.5% / 97.5% percentiles resting on a handful of draws
 DEFAULT_BOOTSTRAP_SEED = 0
-_BLOCK = 100  # resamples per matrix product (bounds memory at 100 x n floats)
+_BLOCK = 100  # resamples per matrix product at most
+_BLOCK_CELLS = 2_000_000  # and at most this many (resample, row) cells per block (16 MB of float64), for large splits
 
 WILSON = "wilson"
 BOOTSTRAP = "bootstrap"
@@ -86,8 +87,9 @@ def resample_weights(n: int, n_bootstrap: int, seed: int) -> Iterator[np.ndarray
     """Blocks of bootstrap multiplicities, shape ``(block, n)`` float64: row ``b`` says how often each row was drawn."""
     rng = np.random.default_rng(seed)
     done = 0
+    block = max(1, min(_BLOCK, _BLOCK_CELLS // max(n, 1)))
     while done < n_bootstrap:
-        b = min(_BLOCK, n_bootstrap - done)
+        b = min(block, n_bootstrap - done)
         draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
         w = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
         done += b
