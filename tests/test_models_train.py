@@ -112,7 +112,7 @@ def test_all_keeps_going_after_a_failing_type_and_exits_nonzero(tmp_cwd, capsys,
 
 @pytest.mark.slow
 def test_all_five_types_in_one_process(tmp_cwd, capsys):
-    rc = classic_main(["--model-type", "all", *TINY, "--no-tensorboard"])
+    rc = classic_main(["--model-type", "all", *TINY, *EXTRA["simple_transformer"], "--no-tensorboard"])
     out = capsys.readouterr().out
     assert rc == 0
     summary = out[out.index("Training summary:"):].splitlines()
