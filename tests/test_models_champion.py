@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nethical.champion import not_comparable
 from nethical.cli.classic import main as classic_main
-from nethical.exceptions import ConfigError
 
 TINY = ["--model-type", "correlation", "--num-samples", "300", "--epochs", "1", "--batch-size", "64",
         "--promotion-min-accuracy", "0", "--promotion-max-ece", "1", "--no-tensorboard"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, brier_score_loss, f1_score, roc_auc_score
 
-from nethical.champion import decide, other_dataset
+from nethical.champion import decide, not_comparable, other_dataset
 from nethical.exceptions import ConfigError, DataError, ModelLoadError
 from nethical.fingerprint import data_fingerprint, verify_card_fingerprint
 from nethical.intervals import _block_metrics, _Rows, format_vs, metric_intervals, paired_compare, wilson
@@ -127,6 +127,8 @@ def test_dataset_rules_keep_real_models_away_from_the_demo():
     assert other_dataset(a, b).replace is False and other_dataset(a, b, "replace").replace is True
     with pytest.raises(ConfigError, match="on_new_dataset='sometimes'"):
         other_dataset(a, b, "sometimes")
+    r = not_comparable("input rows lack feature column(s) ['x']")
+    assert r.replace and not r.compared and "decided by the gate alone" in r.reason
 
 
 def test_fingerprint_detects_edits():
