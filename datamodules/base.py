@@ -13,7 +13,7 @@ from datamodules.batch_sampler import ShardedBatchSampler
 
 from nethical.data.encoding import TRUNCATIONS, encode_sequences, encode_text, fit_vocab
 from nethical.data.prepared import PreparedData
-from nethical.data.splits import split_indices, validate_split_args
+from nethical.data.splits import sample_rows, split_indices, validate_split_args
 from nethical.exceptions import ConfigError, DataError
 
 
@@ -105,8 +105,10 @@ class BaseDataModule(pl.LightningDataModule):
         if self._splits:
             return
         data = self.load()
-        if self.num_samples is not None and len(data) > self.num_samples:
-            data = data.take(np.arange(self.num_samples))
+        if self.num_samples is not None and len(data) > self.num_samples:  # a seeded sample in row order, never a head
+            keep, sampling = sample_rows(data.labels, self.num_samples, self.seed)
+            data = data.take(keep)
+            data.provenance = {**data.provenance, "sampling": sampling}
         classes = np.unique(data.labels)
         if classes.size < 2:
             raise DataError(
@@ -115,6 +117,9 @@ class BaseDataModule(pl.LightningDataModule):
             )
         parts = split_indices(data.labels, self.split_strategy, self.train_ratio, self.calibration_ratio, self.seed)
         self.provenance = {**data.provenance, "rows_used": len(data)}
+        if "sampling" not in self.provenance and data.provenance.get("source") == "synthetic":
+            self.provenance["sampling"] = {"method": "generated", "seed": data.provenance.get("seed"),
+                                           "rows_drawn": len(data)}
         self._splits = {name: data.take(getattr(parts, name)) for name in ("train", "val", "calibration")}
         self.input_spec = self._fit_input_spec(self._splits["train"])
         self._encode_all()

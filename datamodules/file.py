@@ -15,6 +15,7 @@ from nethical.data.files import CsvOptions, DataUnavailableError, default_cache_
 from nethical.data.prepare import prepare_table
 from nethical.data.prepared import INPUT_KINDS, PreparedData
 from nethical.data.provenance import file_provenance
+from nethical.data.splits import describe_sampling
 from nethical.data.synthetic import SYNTHETIC_TASKS, generate
 from nethical.exceptions import ConfigError, DataError
 
@@ -28,8 +29,8 @@ class FileDataModule(BaseDataModule):
 
     The files are parsed once into the ``datasets`` Arrow cache (memory-mapped, so files larger than RAM work; an
     unchanged file is not parsed again), the columns are chosen (discovered or given), labels mapped to 0/1, missing
-    values dropped or imputed, and the first ``num_samples`` usable rows kept in file order (= time order for the
-    temporal split). The provenance records each file's sha256, the columns, the label mapping and the row counts.
+    values dropped or imputed, and ``num_samples`` usable rows drawn as a seeded sample stratified by label, kept in
+    file order (= time order for the temporal split). The provenance records each file's sha256, the columns, the label mapping and the row counts.
 
     Args:
         data_files: a path or list of paths (files or directories).
@@ -141,6 +142,7 @@ class FileDataModule(BaseDataModule):
             max_length=self.max_length,
             num_samples=self.num_samples,
             coerce_numeric=bool(loaded.reader_options.get("read_as_text")),
+            seed=self.seed,
         )
         for message in prepared.warnings if self.verbose else ():
             _warn(message)
@@ -154,7 +156,8 @@ class FileDataModule(BaseDataModule):
         if self.verbose:
             _say(
                 f"data: {name} ({'cached' if loaded.cache_hit else 'parsed'}), {len(data)} rows used of "
-                f"{prepared.report['rows_read']}, label {prepared.report['label_column']!r} -> 1: {bal['1']}, 0: {bal['0']}"
+                f"{prepared.report['rows_read']} ({describe_sampling(prepared.report.get('sampling') or {})}), "
+                f"label {prepared.report['label_column']!r} -> 1: {bal['1']}, 0: {bal['0']}"
             )
         return data
 

@@ -115,17 +115,27 @@ def auroc(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def binary_metrics(probs: np.ndarray, labels: np.ndarray, n_bins: int = 10, threshold: float = 0.5) -> Dict[str, float]:
-    """Accuracy, precision, recall, F1, AUROC and ECE of P(y=1) predictions (0.0 where a ratio is undefined)."""
+    """Accuracy, balanced accuracy, precision, recall, F1, AUROC, Brier score and ECE of P(y=1) predictions, plus
+    the majority-class rate of ``labels`` (the accuracy of always predicting the commoner class); 0.0 where a ratio is
+    undefined."""
     c = confusion_counts(probs, labels, threshold)
     n = max(c["n"], 1)
+    p = np.asarray(probs, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel().astype(np.float64)
+    n_pos = c["tp"] + c["fn"]
+    tpr = c["tp"] / n_pos if n_pos else 0.0
+    tnr = c["tn"] / (c["tn"] + c["fp"]) if c["tn"] + c["fp"] else 0.0
     precision = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
     recall = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
         "accuracy": (c["tp"] + c["tn"]) / n,
+        "majority_rate": max(n_pos, c["n"] - n_pos) / n,
+        "balanced_accuracy": 0.5 * (tpr + tnr),
         "precision": precision,
         "recall": recall,
         "f1": f1,
         "auroc": auroc(probs, labels),
+        "brier": float(np.mean((p - y) ** 2)) if y.size else 0.0,
         "ece": expected_calibration_error(probs, labels, n_bins),
     }

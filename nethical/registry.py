@@ -9,6 +9,11 @@ special files (FIFOs, devices) are refused. Unlisted files are ignored. The card
 JSON, and its values that size allocations (``init_args``) are validated by the class before anything is built. A model
 directory is assembled under ``<models_dir>/.staging/`` and moved into place with one ``rename``, under a lock, so a
 crash never leaves a half-written model where a reader would find it.
+
+Champions are keyed by model type *and dataset*: ``current/<type>/`` holds one champion, and its card's
+``data_fingerprint`` names the dataset it was trained on (:mod:`nethical.fingerprint`). The promotion gate never
+lets a model trained on another dataset replace it silently (:mod:`nethical.champion`, ``docs/gate.md``); one
+champion per dataset side by side means one ``--models-dir`` per dataset.
 """
 
 from __future__ import annotations

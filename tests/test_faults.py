@@ -75,8 +75,8 @@ def test_resume_from_last_continues_and_matches_an_uninterrupted_run(tmp_path, m
     """Train 2 epochs, resume to 4 from last.ckpt: same final metrics as 4 epochs straight (seeded epoch order)."""
     import json
 
-    def card(run: Path) -> dict:
-        return json.loads((run / "models" / "current" / "logistic" / "model_card.json").read_text())
+    def card(run: Path, models: str = "models") -> dict:
+        return json.loads((run / models / "current" / "logistic" / "model_card.json").read_text())
 
     base = ["--model-type", "logistic", "--num-samples", "600", "--no-tensorboard", "--promotion-min-accuracy", "0",
             "--promotion-max-ece", "1"]
@@ -89,10 +89,11 @@ def test_resume_from_last_continues_and_matches_an_uninterrupted_run(tmp_path, m
     assert classic_main([*base, "--epochs", "2"]) == 0
     assert (resumed / "checkpoints" / "logistic" / "last.ckpt").is_file()
     capsys.readouterr()
-    assert classic_main([*base, "--epochs", "4", "--ckpt-path", "last"]) == 0
+    # its own models dir: in models/ the resumed run would meet the 2-epoch champion and (a tie) stay a candidate
+    assert classic_main([*base, "--epochs", "4", "--ckpt-path", "last", "--models-dir", "resumed_models"]) == 0
     out = capsys.readouterr().out
     assert "[logistic] epoch 1/4" not in out and "[logistic] epoch 3/4" in out  # it resumed, it did not start over
-    a, b = card(straight), card(resumed)
+    a, b = card(straight), card(resumed, "resumed_models")
     assert b["config"]["trainer"]["epochs_run"] == a["config"]["trainer"]["epochs_run"]
     for key in ("accuracy", "ece", "f1", "auroc"):
         assert b["metrics"][key] == pytest.approx(a["metrics"][key], abs=1e-6)

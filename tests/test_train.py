@@ -43,7 +43,7 @@ def test_classic_cli_trains_saves_and_documents_the_model(tmp_cwd, capsys, model
     assert card["model_type"] == model_type and card["promoted"] is True and card["decision"] == "PROMOTED"
     assert card["seed"] == 42 and card["data_source"]["source"] == "synthetic" and card["data_source"]["rows_used"] == 600
     assert card["split_sizes"] == {"train": 480, "val": 120, "calibration": 0}
-    assert card["thresholds"] == {"max_ece": 1.0, "min_accuracy": 0.0}
+    assert card["thresholds"] == {"max_ece": 1.0, "min_accuracy": 0.0, "min_skill": 0.0, "confidence": 0.95, "n_bootstrap": 1000}
     assert set(card["metrics"]) >= {"accuracy", "precision", "recall", "f1", "auroc", "ece", "loss"}
     assert card["config"]["trainer"]["max_epochs"] == 2 and card["config"]["data"]["init_args"]["num_samples"] == 600
     assert {"torch", "lightning", "torchmetrics", "python"} <= set(card["package_versions"])

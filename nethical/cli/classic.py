@@ -51,7 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--promotion-min-accuracy", type=float, default=0.85)
     p.add_argument("--ece-bins", type=int, default=10)
     p.add_argument("--min-improvement", type=float, default=0.0,
-                   help="a promoted model replaces the current champion only if, on the same validation data, its accuracy gain and ECE reduction are both >= this (0: not worse; negative: tolerated loss)")
+                   help="margin on top of significance: a challenger replaces the champion only when a paired test finds "
+                        "it better by at least this on accuracy or ECE and worse on neither (negative: prefer the newer "
+                        "model unless significantly worse by more than this); see docs/gate.md")
+    p.add_argument("--promotion-min-skill", default="0", metavar="X|off",
+                   help="skill criterion: the lower bounds of (accuracy - majority rate) / (1 - majority rate) and of "
+                        "2*AUROC - 1 must exceed X (0: confidently better than no skill); off restores the plain criteria")
+    p.add_argument("--confidence-level", type=float, default=0.95, help="confidence level of intervals and paired tests")
+    p.add_argument("--bootstrap-samples", type=int, default=1000, help="bootstrap resamples for the intervals (>= 200)")
+    p.add_argument("--on-new-dataset", choices=("keep", "replace"), default="keep",
+                   help="a champion trained on another dataset: keep it (the new model becomes a candidate) or replace it")
+    p.add_argument("--dataset-name", default=None,
+                   help="name of the dataset in the champion key (default: the file name, Kaggle slug or synthetic task)")
     audit = p.add_argument_group("audit log (Merkle tree, tamper-evident)")
     audit.add_argument("--enable-audit", action="store_true", help="record the run in a Merkle audit log")
     audit.add_argument("--audit-path", default="training_audit_logs", help="audit log directory")
@@ -134,6 +145,14 @@ def validate(ns: argparse.Namespace) -> List[str]:
             raise ConfigError(f"{flag} {value} must be within [0, 1].")
     if ns.ece_bins < 1:
         raise ConfigError(f"--ece-bins {ns.ece_bins} must be at least 1.")
+    ns.min_skill = _min_skill(ns.promotion_min_skill)
+    if math.isnan(ns.confidence_level) or not 0.0 < ns.confidence_level < 1.0:
+        raise ConfigError(f"--confidence-level {ns.confidence_level} must be strictly between 0 and 1, e.g. 0.95.")
+    from nethical.intervals import MIN_BOOTSTRAP
+
+    if ns.bootstrap_samples < MIN_BOOTSTRAP:
+        raise ConfigError(f"--bootstrap-samples {ns.bootstrap_samples} is too few for a 95% interval; use at least "
+                          f"{MIN_BOOTSTRAP}, e.g. 1000.")
     if math.isnan(ns.min_improvement) or not -1.0 <= ns.min_improvement <= 1.0:
         raise ConfigError(f"--min-improvement {ns.min_improvement} must be within [-1, 1]; 0 means 'not worse than the champion'.")
     if ns.max_length is not None and not 1 <= ns.max_length <= MAX_LENGTH_LIMIT:
@@ -187,11 +206,17 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         "--gate.min_accuracy", str(ns.promotion_min_accuracy),
         "--gate.ece_bins", str(ns.ece_bins),
         "--gate.min_improvement", str(ns.min_improvement),
+        "--gate.min_skill", "null" if _min_skill(ns.promotion_min_skill) is None else str(_min_skill(ns.promotion_min_skill)),
+        "--gate.confidence", str(ns.confidence_level),
+        "--gate.n_bootstrap", str(ns.bootstrap_samples),
+        "--gate.on_new_dataset", ns.on_new_dataset,
     ]
     if ns.max_length is not None:
         args += ["--data.init_args.max_length", str(ns.max_length)]
     if ns.truncation is not None:
         args += ["--data.init_args.truncation", ns.truncation]
+    if ns.dataset_name:
+        args += ["--gate.dataset_name", ns.dataset_name]
     if ns.enable_audit:
         args += ["--audit.enabled", "true", "--audit.audit_path", str(ns.audit_path)]
         if ns.audit_signing_key:
@@ -225,6 +250,20 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
     return args
 
 
+def _min_skill(value: str) -> Optional[float]:
+    """``--promotion-min-skill``: a number in [-1, 1) or ``off``."""
+    if str(value).strip().lower() in ("off", "none", "null"):
+        return None
+    try:
+        skill = float(value)
+    except ValueError:
+        skill = float("nan")
+    if math.isnan(skill) or not -1.0 <= skill < 1.0:
+        raise ConfigError(f"--promotion-min-skill {value!r} must be a number in [-1, 1) or off (0: confidently better "
+                          "than no skill).")
+    return skill
+
+
 def train_one(args: List[str]) -> Dict[str, Any]:
     from callbacks.promotion_gate import PromotionGate
     from nethical.cli.lightning_cli import NethicalCLI
@@ -237,17 +276,22 @@ def train_one(args: List[str]) -> Dict[str, Any]:
 
 
 def format_summary(rows: List[Dict[str, Any]]) -> str:
-    header = f"{'model type':<20} {'accuracy':>8} {'ece':>7} {'promoted':>8} {'seconds':>8}  saved to / error"
+    header = (f"{'model type':<20} {'accuracy':>8} {'majority':>8} {'auroc':>7} {'ece':>7} {'decision':>9} {'seconds':>8}"
+              "  saved to / error")
     lines = ["Training summary:", header, "-" * len(header)]
     for r in rows:
         if r.get("error"):
-            lines.append(f"{r['model_type']:<20} {'-':>8} {'-':>7} {'FAILED':>8} {r['seconds']:>8.1f}  {r['error']}")
+            lines.append(f"{r['model_type']:<20} {'-':>8} {'-':>8} {'-':>7} {'-':>7} {'FAILED':>9} {r['seconds']:>8.1f}  {r['error']}")
         else:
             m = r["metrics"]
+            auroc = m.get("auroc")
             lines.append(
-                f"{r['model_type']:<20} {m['accuracy']:>8.4f} {m['ece']:>7.4f} {'yes' if r['promoted'] else 'no':>8} "
-                f"{r['seconds']:>8.1f}  {r['saved_dir']}"
+                f"{r['model_type']:<20} {m['accuracy']:>8.4f} {m.get('majority_rate', float('nan')):>8.4f} "
+                f"{(auroc if auroc is not None else float('nan')):>7.4f} {m['ece']:>7.4f} "
+                f"{r.get('decision', 'PROMOTED' if r['promoted'] else 'CANDIDATE'):>9} {r['seconds']:>8.1f}  {r['saved_dir']}"
             )
+            for why in r.get("failed_criteria") or []:
+                lines.append(f"{'':<20}   {why}")
     return "\n".join(lines)
 
 

@@ -2,8 +2,8 @@
 
 Every step works on whole Arrow columns (``pyarrow.compute``) or numpy arrays, never row by row, so a memory-mapped
 table of millions of rows is read once, column by column: choose the columns (:mod:`nethical.data.columns`), map the
-label to 0/1, handle missing values (:mod:`nethical.data.cleaning`), keep the first ``num_samples`` usable rows in
-file order, then build the feature matrix (numeric columns plus one-hot categorical columns) or the list of texts.
+label to 0/1, handle missing values (:mod:`nethical.data.cleaning`), draw ``num_samples`` usable rows (a seeded
+sample stratified by label, kept in file order), then build the feature matrix (numeric columns plus one-hot categorical columns) or the list of texts.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from nethical.data.columns import (
     require_column,
 )
 from nethical.data.prepared import INPUT_KINDS, PreparedData
+from nethical.data.splits import sample_rows
 from nethical.exceptions import ConfigError, DataError
 
 DISCOVERY_ROWS = 2000  # rows sampled to rank candidate text / sequence columns
@@ -82,6 +83,7 @@ def prepare_table(
     max_length: int = 256,
     num_samples: Optional[int] = None,
     coerce_numeric: bool = False,
+    seed: int = 42,
 ) -> PreparedTable:
     """Prepare ``table`` (a ``pyarrow.Table``) as ``kind`` input with 0/1 labels.
 
@@ -91,7 +93,9 @@ def prepare_table(
         opts: column choices (see :class:`~nethical.data.columns.ColumnOptions`).
         source: how errors name the data (a file name or a Kaggle slug).
         max_length: the text/sequence budget of the encoder, to report how many cells it will truncate.
-        num_samples: keep at most this many usable rows (the first ones in file order).
+        num_samples: keep at most this many usable rows: a seeded random sample stratified by label, in file order
+            (:func:`nethical.data.splits.sample_rows`).
+        seed: seed of that sample.
         coerce_numeric: try to read text columns as numbers (the table was read as all-text).
 
     Raises:
@@ -187,8 +191,9 @@ def prepare_table(
             f"no usable rows in {source}: every row misses the label or a value in {sorted(missing_by_column) or [label_col]}; "
             "pass --missing impute, drop the empty columns (--drop-columns) or fix the file."
         )
-    if num_samples is not None:
-        idx = idx[:num_samples]
+    idx_sample, sampling = sample_rows(y_all[idx], num_samples, seed=seed, stratify=True)
+    idx = idx[idx_sample]
+    report["sampling"] = sampling
     report.update({"missing_policy": opts.missing, "rows_missing_label": int(label_missing.sum()),
                    "missing_by_column": missing_by_column, "rows_dropped_missing": rows_dropped if opts.missing == "drop" else int(label_missing.sum())})
     sub = table.select(used) if idx.size == n_total else table.select(used).take(pa.array(idx))
