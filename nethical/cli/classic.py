@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--logs-dir", default="lightning_logs", help="TensorBoard log directory")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
     p.add_argument("--print-args", action="store_true", help="print the LightningCLI arguments and exit")
-    p.add_argument("--verbose", action="store_true", help="tracebacks on errors")
+    p.add_argument("--verbose", action="store_true", help="tracebacks on errors, and every library banner, warning and model summary")
     classic_data.add_flags(p)
     return p
 
@@ -270,6 +270,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     verbose = "--verbose" in argv
+    from nethical.console import set_verbose
+
+    set_verbose(verbose)
     return run_guarded(lambda: run(parser.parse_args(argv)), verbose=verbose)
 
 
