@@ -89,6 +89,11 @@ def validate(ns: argparse.Namespace) -> List[str]:
     available = available_model_types()
     if requested == "all":
         types = available
+        if not types:
+            raise ConfigError(
+                f"--model-type all found no model configs in {CONFIG_DIR}; reinstall nethical-trainer (the configs are "
+                "package data) or train one type with --model-type TYPE --config FILE."
+            )
     elif requested not in MODEL_TYPES:
         raise ConfigError(f"--model-type {requested!r} is not a model type; choose one of {', '.join(MODEL_TYPES)} or all.")
     elif requested not in available and ns.config is None:
