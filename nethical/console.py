@@ -52,7 +52,8 @@ _QUIET_WARNINGS = (
     r"Checkpoint directory .* exists and is not empty",  # checkpoints/<type>/ is shared by runs on purpose (--ckpt-path last)
     r".*does not have many workers which may be a bottleneck",  # in-memory tensors: workers would only add overhead
     r"The '\w+_dataloader' does not have many workers",
-    r".* has no partial_fit, so it is fitted once",  # the sklearn adapters fit once by design; --verbose says so
+    r".* has no partial_fit, so it is fitted once",
+    r"Couldn't infer the batch indices fetched",  # the prediction writer reads each row's index from the batch  # the sklearn adapters fit once by design; --verbose says so
 )
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning_fabric", "pytorch_lightning")
 

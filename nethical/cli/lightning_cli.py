@@ -15,6 +15,7 @@ from callbacks.drift import DriftCallback
 from callbacks.events import get_run_id
 from callbacks.governance import GovernanceCallback
 from callbacks.plain_progress import FitHeader, PlainProgress
+from callbacks.prediction_writer import PredictionWriter
 from callbacks.promotion_gate import PromotionGate
 from callbacks.save_config import NethicalSaveConfig
 from datamodules.base import BaseDataModule
@@ -33,6 +34,7 @@ CALLBACK_GROUPS = (
     ("governance", GovernanceCallback),
     ("gate", PromotionGate),
     ("drift", DriftCallback),
+    ("predictions", PredictionWriter),  # writes only in `predict`
 )
 
 
@@ -90,6 +92,13 @@ class NethicalCLI(LightningCLI):
         path = self._resolve_ckpt(ckpt)
         if path is not None:
             check_checkpoint(path)
+
+    def before_test(self) -> None:
+        # the datamodules hold no rows back beyond the validation split: say so rather than imply a held-out score
+        from nethical.console import warn_once
+
+        warn_once("test re-scores the validation split (the rows the promotion gate scored); the data has no separate "
+                  "test split, so test/* equals the gate's validation metrics, not a held-out estimate.")
 
     def _resolve_ckpt(self, ckpt: Any) -> Optional[Path]:
         if ckpt in (None, "best", "hpc", "registry"):
