@@ -189,6 +189,10 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         args += ["--ckpt_path", ns.ckpt_path]
     if ns.no_tensorboard:
         args += ["--trainer.logger", "false"]
+    elif ns.model_type == "all":  # one parent directory per command, so TensorBoard groups its runs
+        from callbacks.events import get_run_id
+
+        args += ["--trainer.logger.init_args.save_dir", str(Path(ns.logs_dir) / f"all-{get_run_id()}")]
     else:
         args += ["--trainer.logger.init_args.save_dir", str(ns.logs_dir)]
     args += classic_data.lightning_args(ns, model_type)

@@ -17,6 +17,7 @@ from callbacks.governance import GovernanceCallback
 from callbacks.plain_progress import FitHeader, PlainProgress
 from callbacks.prediction_writer import PredictionWriter
 from callbacks.promotion_gate import PromotionGate
+from callbacks.tensorboard_summary import TensorBoardSummary
 from callbacks.save_config import NethicalSaveConfig
 from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
@@ -69,7 +70,7 @@ class NethicalCLI(LightningCLI):
         trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
         configured = trainer_cfg.get("callbacks") or []
         configured = configured if isinstance(configured, list) else [configured]
-        extra: List[Any] = [FitHeader()]
+        extra: List[Any] = [FitHeader(), TensorBoardSummary()]
         if trainer_cfg.get("enable_progress_bar", True) is not False and not interactive():
             extra.append(PlainProgress())
         kwargs["callbacks"] = [*configured, *extra]
