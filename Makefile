@@ -3,16 +3,17 @@
 #   make test    the whole test suite (slow cases included); `make test PYTEST_ARGS='-m "not slow"'` is the quick loop
 # Settings: TRAIN_ARGS, PYTEST_ARGS, and scripts/env.sh's VENV, PYTHON, TORCH_INDEX_URL, TORCH_SPEC, EXTRAS.
 
+ROOT := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))
 TRAIN_ARGS ?= --epochs 10 --num-samples 10000
 PYTEST_ARGS ?=
 
 .PHONY: train test env
 
 train:
-	scripts/env.sh nethical-train --model-type all $(TRAIN_ARGS)
+	$(ROOT)scripts/env.sh nethical-train --model-type all $(TRAIN_ARGS)
 
 test:
-	scripts/env.sh python -m pytest $(PYTEST_ARGS)
+	cd $(ROOT) && scripts/env.sh python -m pytest $(PYTEST_ARGS)
 
 env:
-	scripts/env.sh
+	$(ROOT)scripts/env.sh

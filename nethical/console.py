@@ -72,14 +72,17 @@ def quiet_libraries() -> None:
     """Silence Lightning's banners (seed, accelerators, tips, 'fit stopped') and warnings a user cannot act on.
 
     Lightning prints those through the ``logging`` module at INFO level and ``warnings``; raising the loggers to
-    WARNING and filtering the listed messages keeps every real warning and error. No-op under ``--verbose``.
+    WARNING and filtering the listed messages keeps every real warning and error. Under ``--verbose`` it undoes
+    that instead (one process may run both, e.g. the tests).
     """
     import logging
     import warnings
 
-    if _VERBOSE:
-        return
     for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for pattern in _QUIET_WARNINGS:
-        warnings.filterwarnings("ignore", message=pattern)
+        logging.getLogger(name).setLevel(logging.INFO if _VERBOSE else logging.WARNING)
+    ours = [f for f in warnings.filters if f[0] == "ignore" and getattr(f[1], "pattern", None) in _QUIET_WARNINGS]
+    for entry in ours:
+        warnings.filters.remove(entry)
+    if not _VERBOSE:
+        for pattern in _QUIET_WARNINGS:
+            warnings.filterwarnings("ignore", message=pattern)

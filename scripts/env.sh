@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or reuse) the project's virtual environment and install everything into it, then run a command in it.
 #
-#   scripts/env.sh nethical-train --model-type all      # what `make train` runs
+#   scripts/env.sh nethical-train --model-type all      # what `make train` runs (in the current directory)
 #   scripts/env.sh pytest                                # what `make test` runs
 #
 # Idempotent: a second call only checks a stamp file and runs the command. Settings (environment variables):
@@ -15,7 +15,9 @@
 # The environment is created with --system-site-packages, so a torch that is already installed (a CI image, a
 # cluster module) is reused instead of downloaded again.
 set -euo pipefail
+CALLER_DIR="$PWD"
 cd "$(dirname "$0")/.."
+ROOT="$PWD"
 
 VENV="${VENV:-.venv}"
 PYTHON="${PYTHON:-python3}"
@@ -51,5 +53,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$STATE" ]; then
 fi
 
 [ "$#" -eq 0 ] && exit 0
-export PATH="$PWD/$VENV/bin:$PATH"
+case "$VENV" in /*) VENV_ABS="$VENV" ;; *) VENV_ABS="$ROOT/$VENV" ;; esac
+export PATH="$VENV_ABS/bin:$PATH"
+cd "$CALLER_DIR"  # the command runs where it was called (models/, lightning_logs/ land there)
 exec "$@"
