@@ -253,22 +253,26 @@ def run(ns: argparse.Namespace) -> int:
                 traceback.print_exc()
             rows.append({"model_type": model_type, "error": " ".join(str(exc).split())[:300], "seconds": time.perf_counter() - started})
     if batch_audit:
-        _audit_batch(ns, "batch_end", results=[
+        head = _audit_batch(ns, "batch_end", results=[
             {"model_type": r["model_type"], "status": "failed" if r.get("error") else ("promoted" if r["promoted"] else "candidate"),
              "accuracy": None if r.get("error") else r["metrics"]["accuracy"], "ece": None if r.get("error") else r["metrics"]["ece"],
              "saved_dir": r.get("saved_dir")} for r in rows])
+        if head is not None:  # batch_end moved the chain head past the last fit's root printed above
+            from nethical.console import say
+
+            say(f"Merkle root: {head.merkle_root} (chain head after batch_end, chunk {head.chunk_id})")
     if _is_rank_zero():
         print(format_summary(rows), flush=True)
     return 1 if any(r.get("error") for r in rows) else 0
 
 
-def _audit_batch(ns: argparse.Namespace, event_type: str, **facts: Any) -> None:
+def _audit_batch(ns: argparse.Namespace, event_type: str, **facts: Any) -> Any:
     """``batch_start`` / ``batch_end`` of ``--model-type all`` as whole audit chunks (outside any fit)."""
     from callbacks.events import get_run_id
     from nethical.audit import append_events
 
-    append_events(ns.audit_path, [{"event_type": event_type, **facts}], run_id=get_run_id(), model_type="all",
-                  signing_key=ns.audit_signing_key)
+    return append_events(ns.audit_path, [{"event_type": event_type, **facts}], run_id=get_run_id(), model_type="all",
+                         signing_key=ns.audit_signing_key)
 
 
 def _is_rank_zero() -> bool:
