@@ -22,7 +22,7 @@ def describe_data(datamodule: Any) -> str:
     prov = getattr(datamodule, "provenance", None) or {}
     source = str(prov.get("source") or "unknown")
     if source == "synthetic":
-        fallback = " (fallback: no real data)" if prov.get("requested") else ""  # FileDataModule's fallback records it
+        fallback = " (fallback: no real data)" if "requested" in prov else ""  # FileDataModule's fallback records it
         return f"synthetic {prov.get('task', '')} data".replace("  ", " ") + fallback
     files = prov.get("files") or []
     kaggle = [str(k.get("slug")) for k in prov.get("kaggle") or [] if isinstance(k, dict)]
