@@ -19,7 +19,9 @@ def flat_hparams(module: Any, datamodule: Any, trainer: "pl.Trainer") -> Dict[st
     """The hyperparameters a user set, flat: the model's and the datamodule's constructor arguments (``model/…``,
     ``data/…``, their class names, ``trainer/max_epochs``), without Lightning's private entries such as
     ``_instantiator``; values TensorBoard cannot show are written as text."""
-    out: Dict[str, Any] = {"model": type(module).__name__}
+    # "Model type" sorts before the lower-case keys, so it is the HParams table's first column (the trial ids of one
+    # --model-type all share their long prefix and are cut off)
+    out: Dict[str, Any] = {"Model type": str(getattr(module, "model_type", type(module).__name__)), "model": type(module).__name__}
     if datamodule is not None:
         out["data"] = type(datamodule).__name__
 
