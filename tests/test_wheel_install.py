@@ -40,13 +40,15 @@ def test_wheel_trains_every_type_from_anywhere(tmp_path: Path):
     purelib = Path(_run([str(vpy), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
     parent_sites = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
     parent_sites.append(sysconfig.get_paths()["purelib"])
-    (purelib / "_reuse_parent_env.pth").write_text("\n".join(dict.fromkeys(parent_sites)) + "\n")
-    installed = _run([sys.executable, "-m", "pip", "--python", str(vpy), "install", "--no-deps", "--no-index", str(wheel)], timeout=600)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NETHICAL_RUN_ID", "CI")}
+    installed = _run([sys.executable, "-m", "pip", "--python", str(vpy), "install", "--no-deps", "--no-index", str(wheel)],
+                     timeout=600, env=env)
     assert installed.returncode == 0, installed.stderr[-2000:]
+    # after the install, so pip does not take this interpreter's (editable) nethical-trainer for the wheel
+    (purelib / "_reuse_parent_env.pth").write_text("\n".join(dict.fromkeys(parent_sites)) + "\n")
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NETHICAL_RUN_ID", "CI")}
     where = _run([str(vpy), "-c", "import nethical, callbacks; print(nethical.__file__); print(callbacks.__file__)"],
                  cwd=elsewhere, env=env)
     assert where.returncode == 0 and str(ROOT) not in where.stdout and str(purelib) in where.stdout, where.stdout + where.stderr
