@@ -11,8 +11,10 @@ from typing import Any, Dict, List, Optional
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 
-# HParams metric columns: the last logged value of each tag (val/* per epoch; gate/* once, after the decision)
-HPARAM_METRICS = ("val/acc", "val/ece", "val/auroc", "gate/accuracy", "gate/ece", "gate/promoted")
+# HParams metric columns: the last logged value of each per-epoch scalar. The gate's decision and its numbers (after
+# calibration) are one value per fit, so they are HParams columns (``promoted``, ``gate/accuracy``, ``gate/ece``)
+# rather than scalars: a chart of one dot says nothing.
+HPARAM_METRICS = ("val/acc", "val/ece", "val/auroc")
 
 
 def flat_hparams(module: Any, datamodule: Any, trainer: "pl.Trainer") -> Dict[str, Any]:
@@ -48,7 +50,7 @@ def flat_hparams(module: Any, datamodule: Any, trainer: "pl.Trainer") -> Dict[st
 class TensorBoardSummary(Callback):
     """Rank zero, TensorBoard loggers only. Lightning's own hyperparameter record (``hp_metric = -1``, private
     ``_instantiator`` entries) is replaced by one written when the fit ends, with :data:`HPARAM_METRICS` as its
-    metrics. The promotion decision, governance summary and drift observation/report (received as events, see
+    metrics and the gate's decision as columns. The promotion decision, governance summary and drift observation/report (received as events, see
     :mod:`callbacks.events`) become ``summary/*`` text and ``governance/categories`` / ``drift/report`` figures;
     one-off numbers are not logged as scalars (a single dot is not a chart)."""
 
@@ -101,19 +103,18 @@ class TensorBoardSummary(Callback):
             value = trainer.callback_metrics.get(tag)
             if value is not None:
                 metrics[tag] = float(value)
+        params = flat_hparams(pl_module, trainer.datamodule, trainer)
         if result is not None:
             m = result.get("metrics") or {}
-            gate_values = {"gate/accuracy": m.get("accuracy"), "gate/ece": m.get("ece"),
-                           "gate/promoted": 1.0 if result.get("promoted") else 0.0}
-            for tag, value in gate_values.items():
+            params["promoted"] = bool(result.get("promoted"))
+            for key in ("accuracy", "ece"):
+                value = m.get(key)
                 if value is not None and not math.isnan(float(value)):
-                    writer.add_scalar(tag, float(value), step)
-                    metrics[tag] = float(value)
-        params = flat_hparams(pl_module, trainer.datamodule, trainer)
+                    params[f"gate/{key}"] = round(float(value), 6)
         exp, ssi, sei = hparams(params, {k: metrics.get(k, float("nan")) for k in HPARAM_METRICS})
         for summary in (exp, ssi, sei):
             writer.file_writer.add_summary(summary)
-        logger.log_hyperparams(params)  # hparams.yaml (no metrics: nothing more in TensorBoard)
+        logger.log_hyperparams(params, metrics={})  # hparams.yaml only ({}: no hp_metric placeholder in TensorBoard)
         if result is not None:
             writer.add_text("summary/decision", _decision_text(result), step)
         gov = self._events.get("governance_summary")
