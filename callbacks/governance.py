@@ -14,8 +14,8 @@
 
 * ``on_fit_end`` — runs the trained model on the first ``pred_samples`` validation rows, renders each prediction
   as ``<row text> | prediction=<0|1> probability=<p>`` and scans it, and also flags NaN or out-of-range
-  probabilities (``safety/invalid_prediction``). It prints the summary, logs ``governance/data_violations`` and
-  ``governance/prediction_violations`` to every logger (TensorBoard), and emits ``governance_summary``. Because the
+  probabilities (``safety/invalid_prediction``). It prints the summary and emits ``governance_summary`` (TensorBoard
+  shows it as text and a figure: :mod:`callbacks.tensorboard_summary`; one number per fit is not a scalar series). Because the
   CLI orders callbacks audit → governance → promotion gate, this runs just before the gate's ``on_fit_end``; the
   audit log receives the events either way because it closes in ``teardown``.
 
@@ -247,11 +247,6 @@ class GovernanceCallback(Callback):
              invalid_probabilities=len(invalid), by_category=dict(by_category), flagged=flagged_idx[:_LIST_LIMIT])
         self.summary = self._summary(m, len(flagged_idx), by_category, blocked)
         self._print_summary()
-        for logger in trainer.loggers:
-            logger.log_metrics({"governance/data_violations": float(self.summary["data_violations"]),
-                                "governance/prediction_violations": float(self.summary["prediction_violations"]),
-                                "governance/total_actions_blocked": float(self.summary["total_actions_blocked"])},
-                               step=trainer.global_step)
         emit(trainer, "governance_summary", **self.summary)
 
     def _predictions(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> tuple[list[str], dict[int, Violation]]:

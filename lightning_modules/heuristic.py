@@ -71,5 +71,5 @@ class HeuristicScorecard(BaseClassifierModule):
         rows = self.scorecard()
         lines = ["| feature | weight per std | direction | share |", "|---|---:|---|---:|"]
         lines += [f"| {r['feature']} | {r['weight']:+.4f} | {r['direction']} | {r['share']:.1%} |" for r in rows]
-        lines.append(f"| (bias) | {float(self.bias):+.4f} | | |")
-        return {"scorecard": rows, "bias": round(float(self.bias), 6), "scorecard_table": "\n".join(lines)}
+        lines.append(f"| (bias) | {float(self.bias.detach()):+.4f} | | |")
+        return {"scorecard": rows, "bias": round(float(self.bias.detach()), 6), "scorecard_table": "\n".join(lines)}

@@ -87,12 +87,19 @@ def _cmd_predict(ns: argparse.Namespace) -> int:
     finally:
         if ns.output:
             out.close()
-    print(f"scored {len(probs)} rows with {ns.model_dir}", file=sys.stderr)
+    print(f"scored {len(probs)} row{'s' if len(probs) != 1 else ''} with {ns.model_dir}", file=sys.stderr)
     return 0
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("predict", help="score rows of a CSV/JSONL file with a saved model")
+    p = subparsers.add_parser(
+        "predict", help="score rows of a CSV/JSONL file with a saved model",
+        description="Score rows of a CSV (header row) or JSON Lines file with a saved model directory; one JSON line "
+                    "per row ({index, probability, label}) on stdout or --output. Tabular models need the feature "
+                    "columns listed in the model card's input_spec.feature_names; text and sequence models a text "
+                    "field (--text-field).",
+        epilog="LightningCLI's predict (a config and a checkpoint; predictions written to predictions/<type>/): "
+               "nethical predict --config configs/logistic.yaml --ckpt_path checkpoints/logistic/last.ckpt")
     p.add_argument("--model-dir", required=True, help="a saved model directory, e.g. models/current/logistic")
     p.add_argument("--input", required=True, help="CSV (header row) or JSONL file of rows")
     p.add_argument("--output", default=None, help="write JSONL here instead of stdout")

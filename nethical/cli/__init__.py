@@ -44,8 +44,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _is_lightning_predict(args: list[str]) -> bool:
-    """``nethical predict --config ...`` is LightningCLI's predict; ``nethical predict --model-dir`` is ours."""
-    return args[0] == "predict" and "--model-dir" not in args and not any(a.startswith("--model-dir=") for a in args)
+    """``nethical predict --config ...`` is LightningCLI's predict; ``nethical predict --model-dir`` (and plain
+    ``nethical predict --help``) is ours, whose help names the other form."""
+    if args[0] != "predict" or "--model-dir" in args or any(a.startswith("--model-dir=") for a in args):
+        return False
+    return any(a in ("-c", "--config", "--print_config") or a.startswith(("--config=", "--print_config=", "--model.", "--data.", "--trainer."))
+               for a in args[1:])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--logs-dir", default="lightning_logs", help="TensorBoard log directory")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
     p.add_argument("--print-args", action="store_true", help="print the LightningCLI arguments and exit")
-    p.add_argument("--verbose", action="store_true", help="tracebacks on errors")
+    p.add_argument("--verbose", action="store_true", help="tracebacks on errors, and every library banner, warning and model summary")
     classic_data.add_flags(p)
     return p
 
@@ -120,6 +120,11 @@ def validate(ns: argparse.Namespace) -> List[str]:
     available = available_model_types()
     if requested == "all":
         types = available
+        if not types:
+            raise ConfigError(
+                f"--model-type all found no model configs in {CONFIG_DIR}; reinstall nethical-trainer (the configs are "
+                "package data) or train one type with --model-type TYPE --config FILE."
+            )
     elif requested not in MODEL_TYPES:
         raise ConfigError(f"--model-type {requested!r} is not a model type; choose one of {', '.join(MODEL_TYPES)} or all.")
     elif requested not in available and ns.config is None:
@@ -244,6 +249,10 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
         args += ["--ckpt_path", ns.ckpt_path]
     if ns.no_tensorboard:
         args += ["--trainer.logger", "false"]
+    elif ns.model_type == "all":  # one parent directory per command, so TensorBoard groups its runs
+        from callbacks.events import get_run_id
+
+        args += ["--trainer.logger.init_args.save_dir", str(Path(ns.logs_dir) / f"all-{get_run_id()}")]
     else:
         args += ["--trainer.logger.init_args.save_dir", str(ns.logs_dir)]
     args += classic_data.lightning_args(ns, model_type)
@@ -323,22 +332,26 @@ def run(ns: argparse.Namespace) -> int:
                 traceback.print_exc()
             rows.append({"model_type": model_type, "error": " ".join(str(exc).split())[:300], "seconds": time.perf_counter() - started})
     if batch_audit:
-        _audit_batch(ns, "batch_end", results=[
+        head = _audit_batch(ns, "batch_end", results=[
             {"model_type": r["model_type"], "status": "failed" if r.get("error") else ("promoted" if r["promoted"] else "candidate"),
              "accuracy": None if r.get("error") else r["metrics"]["accuracy"], "ece": None if r.get("error") else r["metrics"]["ece"],
              "saved_dir": r.get("saved_dir")} for r in rows])
+        if head is not None:  # batch_end moved the chain head past the last fit's root printed above
+            from nethical.console import say
+
+            say(f"Merkle root: {head.merkle_root} (chain head after batch_end, chunk {head.chunk_id})")
     if _is_rank_zero():
         print(format_summary(rows), flush=True)
     return 1 if any(r.get("error") for r in rows) else 0
 
 
-def _audit_batch(ns: argparse.Namespace, event_type: str, **facts: Any) -> None:
+def _audit_batch(ns: argparse.Namespace, event_type: str, **facts: Any) -> Any:
     """``batch_start`` / ``batch_end`` of ``--model-type all`` as whole audit chunks (outside any fit)."""
     from callbacks.events import get_run_id
     from nethical.audit import append_events
 
-    append_events(ns.audit_path, [{"event_type": event_type, **facts}], run_id=get_run_id(), model_type="all",
-                  signing_key=ns.audit_signing_key)
+    return append_events(ns.audit_path, [{"event_type": event_type, **facts}], run_id=get_run_id(), model_type="all",
+                         signing_key=ns.audit_signing_key)
 
 
 def _is_rank_zero() -> bool:
@@ -349,6 +362,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     verbose = "--verbose" in argv
+    from nethical.console import set_verbose
+
+    set_verbose(verbose)
     return run_guarded(lambda: run(parser.parse_args(argv)), verbose=verbose)
 
 

@@ -14,12 +14,15 @@ from callbacks.audit_log import AuditLogCallback
 from callbacks.drift import DriftCallback
 from callbacks.events import get_run_id
 from callbacks.governance import GovernanceCallback
-from callbacks.plain_progress import PlainProgress
+from callbacks.plain_progress import FitHeader, PlainProgress
+from callbacks.prediction_writer import PredictionWriter
 from callbacks.promotion_gate import PromotionGate
+from callbacks.tensorboard_summary import TensorBoardSummary
 from callbacks.save_config import NethicalSaveConfig
 from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
 from nethical.class_paths import check_class_paths_in, check_config_args
+from nethical.console import is_verbose, quiet_libraries
 from nethical.exceptions import ConfigError, ModelLoadError
 
 # The classic CLI calls LightningCLI(args=...) while sys.argv still holds its own flags (DDP launchers re-run
@@ -33,6 +36,7 @@ CALLBACK_GROUPS = (
     ("governance", GovernanceCallback),
     ("gate", PromotionGate),
     ("drift", DriftCallback),
+    ("predictions", PredictionWriter),  # writes only in `predict`
 )
 
 
@@ -48,6 +52,7 @@ class NethicalCLI(LightningCLI):
         kwargs.setdefault("save_config_kwargs", {"overwrite": False})
         kwargs.setdefault("seed_everything_default", 42)
         kwargs.setdefault("parser_kwargs", {"prog": "nethical", "exit_on_error": True})
+        quiet_libraries()  # before the Trainer exists: its banners come at construction
         super().__init__(
             BaseClassifierModule,
             BaseDataModule,
@@ -76,12 +81,17 @@ class NethicalCLI(LightningCLI):
                 check(dict(vars(model.init_args)) if model.init_args is not None else {})
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
-        """Use plain per-epoch lines instead of the TQDM bar when stdout is not a terminal."""
+        """Add the one-line fit header; plain per-epoch lines instead of the TQDM bar when stdout is not a terminal
+        (or ``CI`` is set); no model summary unless ``--verbose`` or the config asks for one."""
         trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
-        if trainer_cfg.get("enable_progress_bar", True) is not False and not sys.stdout.isatty():
-            configured = trainer_cfg.get("callbacks") or []
-            configured = configured if isinstance(configured, list) else [configured]
-            kwargs["callbacks"] = [*configured, PlainProgress()]
+        configured = trainer_cfg.get("callbacks") or []
+        configured = configured if isinstance(configured, list) else [configured]
+        extra: List[Any] = [FitHeader(), TensorBoardSummary()]
+        if trainer_cfg.get("enable_progress_bar", True) is not False and not interactive():
+            extra.append(PlainProgress())
+        kwargs["callbacks"] = [*configured, *extra]
+        if trainer_cfg.get("enable_model_summary") is None and not is_verbose():
+            kwargs["enable_model_summary"] = False
         return super().instantiate_trainer(**kwargs)
 
     def _parse_ckpt_path(self) -> None:
@@ -121,6 +131,13 @@ class NethicalCLI(LightningCLI):
         if "weights_only" in self._subcommand_method_arguments.get(subcommand, ()):
             cfg["weights_only"] = True
 
+    def before_test(self) -> None:
+        # the datamodules hold no rows back beyond the validation split: say so rather than imply a held-out score
+        from nethical.console import warn_once
+
+        warn_once("test re-scores the validation split (the rows the promotion gate scored); the data has no separate "
+                  "test split, so test/* equals the gate's validation metrics, not a held-out estimate.")
+
     def _resolve_ckpt(self, ckpt: Any) -> Optional[Path]:
         """The one file Lightning would load for ``ckpt`` (same rules as its checkpoint connector)."""
         from lightning.pytorch.callbacks import ModelCheckpoint
@@ -155,6 +172,11 @@ class NethicalCLI(LightningCLI):
         return None
 
 
+def interactive() -> bool:
+    """A terminal a progress bar can redraw in: stdout is a TTY and this is not a CI job."""
+    return sys.stdout.isatty() and not os.environ.get("CI")
+
+
 def check_checkpoint(path: Path) -> Dict[str, Any]:
     """A checkpoint must exist and load as data only (``weights_only=True``: no pickled code runs)."""
     import torch
@@ -182,6 +204,9 @@ def check_checkpoint(path: Path) -> Dict[str, Any]:
 
 
 def run_lightning_cli(args: List[str]) -> int:
+    from nethical.console import set_verbose
+
+    set_verbose("--verbose" in args)
     args = [a for a in args if a != "--verbose"]
     NethicalCLI(args=args)
     return 0
