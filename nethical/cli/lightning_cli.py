@@ -8,7 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningCLI, LRSchedulerTypeTuple
+from torch.optim import Optimizer
 
 from callbacks.audit_log import AuditLogCallback
 from callbacks.drift import DriftCallback
@@ -23,6 +24,7 @@ from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
 from nethical.console import is_verbose, quiet_libraries
 from nethical.exceptions import ModelLoadError
+from nethical.paths import CONFIG_DIR
 
 # The classic CLI calls LightningCLI(args=...) while sys.argv still holds its own flags (DDP launchers re-run
 # sys.argv, so it must stay intact); Lightning warns about that combination, which is intended here.
@@ -38,6 +40,12 @@ CALLBACK_GROUPS = (
     ("predictions", PredictionWriter),  # writes only in `predict`
 )
 
+# Trainer settings shared by every model config, loaded before any --config (see the file's comments).
+TRAINER_DEFAULTS = CONFIG_DIR / "trainer" / "defaults.yaml"
+# In the logger's and checkpoint callbacks' paths, replaced by the type of the model class actually trained.
+MODEL_TYPE_FIELD = "{model_type}"
+CHECKPOINT_DIR = "checkpoints/" + MODEL_TYPE_FIELD
+
 
 class NethicalCLI(LightningCLI):
     """LightningCLI over every Nethical model (``--model``) and datamodule (``--data``), with the audit, governance,
@@ -48,6 +56,9 @@ class NethicalCLI(LightningCLI):
         kwargs.setdefault("save_config_callback", NethicalSaveConfig)
         kwargs.setdefault("save_config_kwargs", {"overwrite": False})
         kwargs.setdefault("seed_everything_default", 42)
+        # --optimizer / --lr_scheduler are added in add_arguments_to_parser and handed to the model, which builds
+        # them in configure_optimizers once its layers exist (Lightning's automatic path builds them before).
+        kwargs.setdefault("auto_configure_optimizers", False)
         kwargs.setdefault("parser_kwargs", {"prog": "nethical", "exit_on_error": True})
         quiet_libraries()  # before the Trainer exists: its banners come at construction
         super().__init__(
@@ -61,8 +72,33 @@ class NethicalCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.default_config_files = [str(TRAINER_DEFAULTS)]
         for key, cls in CALLBACK_GROUPS:
             parser.add_lightning_class_args(cls, key)
+        parser.add_optimizer_args((Optimizer,))
+        parser.add_lr_scheduler_args(LRSchedulerTypeTuple)
+
+    def before_instantiate_classes(self) -> None:
+        """Put the trained model's type into the logger's and checkpoint callbacks' paths (``{model_type}``)."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        model_type = model_type_of(config.get("model"))
+        trainer = config.get("trainer") or {}
+        loggers = trainer.get("logger")
+        for logger in loggers if isinstance(loggers, list) else [loggers]:
+            _fill_model_type(getattr(logger, "init_args", None), model_type, ("save_dir", "name", "version"))
+        callbacks = trainer.get("callbacks") or []
+        for callback in callbacks if isinstance(callbacks, list) else [callbacks]:
+            args = getattr(callback, "init_args", None)
+            if args is not None and _is_model_checkpoint(getattr(callback, "class_path", None)) and not args.get("dirpath"):
+                args["dirpath"] = CHECKPOINT_DIR
+            _fill_model_type(args, model_type, ("dirpath",))
+        self._model_type = model_type
+
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        optimizer, lr_scheduler = self._get(self.config_init, "optimizer"), self._get(self.config_init, "lr_scheduler")
+        if optimizer is not None or lr_scheduler is not None:
+            self.model.use_optimizer(_as_dict(optimizer), _as_dict(lr_scheduler))
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         """Add the one-line fit header; plain per-epoch lines instead of the TQDM bar when stdout is not a terminal
@@ -71,6 +107,9 @@ class NethicalCLI(LightningCLI):
         configured = trainer_cfg.get("callbacks") or []
         configured = configured if isinstance(configured, list) else [configured]
         extra: List[Any] = [FitHeader(), TensorBoardSummary()]
+        if trainer_cfg.get("enable_checkpointing", True) is not False and not any(
+                _is_model_checkpoint(type(cb)) for cb in configured):
+            extra.append(default_checkpoint(getattr(self, "_model_type", None) or self.model.model_type))
         if trainer_cfg.get("enable_progress_bar", True) is not False and not interactive():
             extra.append(PlainProgress())
         kwargs["callbacks"] = [*configured, *extra]
@@ -118,6 +157,54 @@ class NethicalCLI(LightningCLI):
             if isinstance(cb, cls):
                 return cb
         return None
+
+
+def model_type_of(model_config: Any) -> str:
+    """The ``model_type`` of the model class a config names (its class name for a class that sets none)."""
+    class_path = model_config.get("class_path") if hasattr(model_config, "get") else None
+    if not class_path:
+        return "model"
+    cls = _import(class_path) if isinstance(class_path, str) else class_path
+    model_type = getattr(cls, "model_type", None)
+    return model_type if model_type and model_type != "base" else cls.__name__
+
+
+def default_checkpoint(model_type: str) -> Any:
+    """The ModelCheckpoint every run has: ``checkpoints/<type>/last.ckpt`` (for ``--ckpt_path last``) and the best."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    return ModelCheckpoint(dirpath=CHECKPOINT_DIR.replace(MODEL_TYPE_FIELD, model_type), filename="epoch{epoch:03d}",
+                           auto_insert_metric_name=False, save_last=True, save_top_k=1)
+
+
+def _import(class_path: str) -> Any:
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _is_model_checkpoint(class_path: Any) -> bool:
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    try:
+        cls = _import(class_path) if isinstance(class_path, str) else class_path
+    except Exception:  # noqa: BLE001 - not importable: not ours to fill in
+        return False
+    return isinstance(cls, type) and issubclass(cls, ModelCheckpoint)
+
+
+def _fill_model_type(args: Any, model_type: str, keys: Sequence[str]) -> None:
+    for key in keys:
+        value = args.get(key) if args is not None else None
+        if isinstance(value, str) and MODEL_TYPE_FIELD in value:
+            args[key] = value.replace(MODEL_TYPE_FIELD, model_type)
+
+
+def _as_dict(init: Any) -> Optional[dict]:
+    if init is None:
+        return None
+    return init.as_dict() if hasattr(init, "as_dict") else dict(init)
 
 
 def interactive() -> bool:
