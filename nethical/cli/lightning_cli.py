@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any, List, Optional, Sequence
 
-from lightning.pytorch.cli import LightningCLI, LRSchedulerTypeTuple
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, LRSchedulerTypeTuple
 from torch.optim import Optimizer
 
 from callbacks.audit_log import AuditLogCallback
@@ -24,7 +24,7 @@ from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
 from nethical.console import is_verbose, quiet_libraries
 from nethical.exceptions import ModelLoadError
-from nethical.paths import CONFIG_DIR
+from nethical.cli.configs import TRAINER_DEFAULTS
 
 # The classic CLI calls LightningCLI(args=...) while sys.argv still holds its own flags (DDP launchers re-run
 # sys.argv, so it must stay intact); Lightning warns about that combination, which is intended here.
@@ -40,11 +40,71 @@ CALLBACK_GROUPS = (
     ("predictions", PredictionWriter),  # writes only in `predict`
 )
 
-# Trainer settings shared by every model config, loaded before any --config (see the file's comments).
-TRAINER_DEFAULTS = CONFIG_DIR / "trainer" / "defaults.yaml"
 # In the logger's and checkpoint callbacks' paths, replaced by the type of the model class actually trained.
 MODEL_TYPE_FIELD = "{model_type}"
 CHECKPOINT_DIR = "checkpoints/" + MODEL_TYPE_FIELD
+
+
+def import_classes() -> List[type]:
+    """Import every model type and datamodule, so ``--model LogisticClassifier`` / ``--data FileDataModule`` (short
+    names) resolve and ``--help`` lists them. Returns the classes ``--model`` and ``--data`` accept."""
+    import importlib
+    import pkgutil
+
+    import datamodules
+    from nethical.cli.classic import MODEL_TYPES
+
+    for model_type in MODEL_TYPES:
+        importlib.import_module(f"lightning_modules.{model_type}")
+    for info in pkgutil.iter_modules(datamodules.__path__):
+        importlib.import_module(f"datamodules.{info.name}")
+    return [cls for base in (BaseClassifierModule, BaseDataModule) for cls in _subclasses(base)]
+
+
+def _subclasses(cls: type) -> List[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
+
+
+class NethicalArgumentParser(LightningArgumentParser):
+    """Errors as the short usage, the first line of the problem and a "did you mean" for a mistyped flag or class
+    name (jsonargparse prints every option's usage, dozens of lines, and the full type-check trace)."""
+
+    def error(self, message: str, ex: Optional[Exception] = None) -> Any:
+        if not self.exit_on_error or is_verbose():
+            return super().error(message, ex)
+        parser = getattr(ex, "subcommand_parser", None) or self
+        prog = parser.prog.replace(" [options]", "")
+        lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+        problem = lines[0] if lines else "invalid arguments"
+        hint = did_you_mean(parser, " ".join(lines))
+        if problem.endswith(":") and len(lines) > 1:  # "Parser key "model": ... Errors:" -> name the first reason
+            problem += " " + lines[1].lstrip("- ")
+        sys.stderr.write(f"usage: {prog} --config FILE [--model CLASS] [--data CLASS] [--trainer.* ...] "
+                         f"({prog} --help lists every option)\n")
+        sys.stderr.write(f"error: {problem}{hint}\n")
+        self.exit(2)
+
+
+def did_you_mean(parser: Any, message: str) -> str:
+    """`` (did you mean ...?)`` for the flags and class names in an error message that are close to known ones."""
+    import difflib
+    import re
+
+    options = [o for o in getattr(parser, "_option_string_actions", {}) if o.startswith("--")]
+    classes = import_classes()
+    names = {c.__name__: c.__name__ for c in classes} | {f"{c.__module__}.{c.__name__}": c.__name__ for c in classes}
+    suggestions: List[str] = []
+    for flag in re.findall(r"(--[\w.\-]+)", message):
+        if flag not in options:
+            suggestions += difflib.get_close_matches(flag.split("=")[0], options, n=1, cutoff=0.6)
+    for word in re.findall(r"[A-Za-z_][\w.]*", message):
+        if word not in names and len(word) > 3 and (word[0].isupper() or "." in word):
+            suggestions += [names[m] for m in difflib.get_close_matches(word, list(names), n=1, cutoff=0.8)]
+    suggestions = list(dict.fromkeys(suggestions))
+    return f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""
 
 
 class NethicalCLI(LightningCLI):
@@ -60,6 +120,8 @@ class NethicalCLI(LightningCLI):
         # them in configure_optimizers once its layers exist (Lightning's automatic path builds them before).
         kwargs.setdefault("auto_configure_optimizers", False)
         kwargs.setdefault("parser_kwargs", {"prog": "nethical", "exit_on_error": True})
+        kwargs.setdefault("parser_class", NethicalArgumentParser)
+        import_classes()
         quiet_libraries()  # before the Trainer exists: its banners come at construction
         super().__init__(
             BaseClassifierModule,
@@ -128,10 +190,26 @@ class NethicalCLI(LightningCLI):
     def before_fit(self) -> None:
         """Fail with one clear line on an unsafe run id or a corrupted or foreign checkpoint, before training starts."""
         get_run_id()
+        self.check_output_dirs()
         ckpt = self.config_init[self.subcommand].get("ckpt_path")
         path = self._resolve_ckpt(ckpt)
         if path is not None:
             check_checkpoint(path)
+
+    def check_output_dirs(self) -> None:
+        """Every directory the fit writes to can be written, before training starts (one clear line, exit 2)."""
+        from nethical.fileio import check_writable_dir
+
+        gate = self.callback(PromotionGate)
+        if gate is not None and gate.save:
+            check_writable_dir(gate.models_dir, "models dir", "--gate.models_dir (nethical-train: --models-dir)")
+        for logger in self.trainer.loggers:
+            if getattr(logger, "save_dir", None):
+                check_writable_dir(logger.save_dir, "logs dir",
+                                   "--trainer.logger.init_args.save_dir (nethical-train: --logs-dir)")
+        for callback in self.trainer.checkpoint_callbacks:
+            if getattr(callback, "dirpath", None):
+                check_writable_dir(callback.dirpath, "checkpoint dir", "ModelCheckpoint dirpath")
 
     def before_test(self) -> None:
         # the datamodules hold no rows back beyond the validation split: say so rather than imply a held-out score
