@@ -100,9 +100,14 @@ def did_you_mean(parser: Any, message: str) -> str:
     for flag in re.findall(r"(--[\w.\-]+)", message):
         if flag not in options:
             suggestions += difflib.get_close_matches(flag.split("=")[0], options, n=1, cutoff=0.6)
+    best = (0.8, "")  # the one known class closest to an unknown class name in the message
     for word in re.findall(r"[A-Za-z_][\w.]*", message):
         if word not in names and len(word) > 3 and (word[0].isupper() or "." in word):
-            suggestions += [names[m] for m in difflib.get_close_matches(word, list(names), n=1, cutoff=0.8)]
+            for known in names:
+                ratio = difflib.SequenceMatcher(None, word, known).ratio()
+                best = max(best, (ratio, names[known]))
+    if best[1]:
+        suggestions.append(best[1])
     suggestions = list(dict.fromkeys(suggestions))
     return f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""
 
