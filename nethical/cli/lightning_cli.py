@@ -22,9 +22,9 @@ from callbacks.tensorboard_summary import TensorBoardSummary
 from callbacks.save_config import NethicalSaveConfig
 from datamodules.base import BaseDataModule
 from lightning_modules.base import BaseClassifierModule
+from nethical.cli.configs import TRAINER_DEFAULTS
 from nethical.console import is_verbose, quiet_libraries
 from nethical.exceptions import ModelLoadError
-from nethical.cli.configs import TRAINER_DEFAULTS
 
 # The classic CLI calls LightningCLI(args=...) while sys.argv still holds its own flags (DDP launchers re-run
 # sys.argv, so it must stay intact); Lightning warns about that combination, which is intended here.
