@@ -229,3 +229,13 @@ def test_a_run_stopped_after_epoch_1_resumes_at_epoch_2_with_ckpt_path_last(tmp_
     assert "No checkpoint will be loaded" not in captured.out + captured.err
     assert _epoch_lines(captured.out, model_type) == [("2", "2")]  # it resumed; it did not start over
     assert epochs_completed() == first + 1
+
+
+def test_a_classic_typo_gets_the_short_usage_and_a_did_you_mean(tmp_cwd, capsys):
+    rc = classic_main(["--model-type", "logistic", "--batch-sise", "3"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("usage: nethical-train --model-type TYPE") and len(err.splitlines()) == 2
+    assert "unrecognized arguments: --batch-sise 3 (did you mean --batch-size?)" in err
+    assert classic_main(["--model-type", "transformer"]) == 2
+    assert "(did you mean simple_transformer?)" in capsys.readouterr().err
+    assert list(tmp_cwd.iterdir()) == []

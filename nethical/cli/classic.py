@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from nethical.cli import classic_data
 from nethical.cli.configs import flag_defaults
-from nethical.cli.errors import run_guarded
+from nethical.cli.errors import close_flags, did_you_mean, run_guarded
 from nethical.exceptions import ConfigError
 from nethical.fileio import check_writable_dir
 from nethical.paths import CONFIG_DIR
@@ -38,8 +38,17 @@ class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return (action.help or "") if action.default is None else super()._get_help_string(action)
 
 
+class _ClassicParser(argparse.ArgumentParser):
+    """A bad flag gets the short usage and a "did you mean", not the whole usage block."""
+
+    def error(self, message: str) -> Any:
+        hint = did_you_mean(close_flags(message, self._option_string_actions))
+        self.exit(2, f"usage: {self.prog} --model-type TYPE [options]   ({self.prog} --help lists every option)\n"
+                     f"error: {message}{hint}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _ClassicParser(
         prog="nethical-train",
         description="Train Nethical safety classifiers (classic flags; same code path as `nethical fit`).",
         formatter_class=_DefaultsHelpFormatter,
@@ -107,7 +116,11 @@ def validate(ns: argparse.Namespace) -> List[str]:
                 "package data) or train one type with --model-type TYPE --config FILE."
             )
     elif requested not in MODEL_TYPES:
-        raise ConfigError(f"--model-type {requested!r} is not a model type; choose one of {', '.join(MODEL_TYPES)} or all.")
+        import difflib
+
+        hint = did_you_mean(difflib.get_close_matches(requested, MODEL_TYPES, n=1, cutoff=0.6))
+        raise ConfigError(f"--model-type {requested!r} is not a model type; choose one of {', '.join(MODEL_TYPES)} "
+                          f"or all{hint}.")
     elif requested not in available and ns.config is None:
         raise ConfigError(
             f"--model-type {requested} is not available in this version yet; available: {', '.join(available)}."

@@ -93,13 +93,12 @@ def did_you_mean(parser: Any, message: str) -> str:
     import difflib
     import re
 
-    options = [o for o in getattr(parser, "_option_string_actions", {}) if o.startswith("--")]
+    from nethical.cli.errors import close_flags
+    from nethical.cli.errors import did_you_mean as hint
+
     classes = import_classes()
     names = {c.__name__: c.__name__ for c in classes} | {f"{c.__module__}.{c.__name__}": c.__name__ for c in classes}
-    suggestions: List[str] = []
-    for flag in re.findall(r"(--[\w.\-]+)", message):
-        if flag not in options:
-            suggestions += difflib.get_close_matches(flag.split("=")[0], options, n=1, cutoff=0.6)
+    suggestions = close_flags(message, getattr(parser, "_option_string_actions", {}))
     best = (0.8, "")  # the one known class closest to an unknown class name in the message
     for word in re.findall(r"[A-Za-z_][\w.]*", message):
         if word not in names and len(word) > 3 and (word[0].isupper() or "." in word):
@@ -108,8 +107,7 @@ def did_you_mean(parser: Any, message: str) -> str:
                 best = max(best, (ratio, names[known]))
     if best[1]:
         suggestions.append(best[1])
-    suggestions = list(dict.fromkeys(suggestions))
-    return f" (did you mean {' or '.join(suggestions)}?)" if suggestions else ""
+    return hint(list(dict.fromkeys(suggestions)))
 
 
 class NethicalCLI(LightningCLI):
