@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import lightning.pytorch as pl
 import numpy as np
@@ -231,6 +231,25 @@ class BaseClassifierModule(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    def use_optimizer(self, optimizer: Optional[Dict[str, Any]] = None,
+                      lr_scheduler: Optional[Dict[str, Any]] = None) -> None:
+        """Train with LightningCLI's ``--optimizer`` / ``--lr_scheduler`` (``{"class_path", "init_args"}`` each)
+        instead of the model's own choice. They are built in ``configure_optimizers``, once :meth:`build` has made
+        the layers; a scheduler alone runs over ``AdamW(lr, weight_decay)``."""
+        self._optimizer_init, self._lr_scheduler_init = optimizer, lr_scheduler
+        # an instance attribute, so it also replaces a subclass's own configure_optimizers (as Lightning's CLI does)
+        self.configure_optimizers = self._configure_chosen_optimizers  # type: ignore[method-assign]
+
+    def _configure_chosen_optimizers(self) -> Any:
+        from lightning.pytorch.cli import LightningCLI, instantiate_class
+
+        if self._optimizer_init is not None:
+            optimizer = instantiate_class(self.parameters(), self._optimizer_init)
+        else:
+            optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        scheduler = instantiate_class(optimizer, self._lr_scheduler_init) if self._lr_scheduler_init else None
+        return LightningCLI.configure_optimizers(self, optimizer, scheduler)
 
     # ------------------------------------------------------------------ saving
     def card_extras(self) -> Dict[str, Any]:

@@ -278,6 +278,14 @@ class SklearnClassifierModule(BaseClassifierModule):
     def configure_optimizers(self) -> None:
         return None
 
+    def use_optimizer(self, optimizer: Optional[Dict[str, Any]] = None,
+                      lr_scheduler: Optional[Dict[str, Any]] = None) -> None:
+        flag = "--optimizer" if optimizer is not None else "--lr_scheduler"
+        raise ConfigError(
+            f"{flag} does not apply to {type(self).__name__}: scikit-learn fits its estimator, there is no torch "
+            "optimizer; drop the flag and choose the estimator with --model.init_args.estimator."
+        )
+
     # ------------------------------------------------------------------ calibration
     def fit_calibration(self, datamodule: Any) -> Dict[str, Any]:
         """Sigmoid or isotonic calibration of the frozen fitted estimator on the calibration slice."""

@@ -1,7 +1,7 @@
 """A 2-process CPU DDP run (gloo) with audit, governance, drift and the promotion gate on.
 
-Exactly one set of files, validation metrics under DDP equal single-process evaluation of the same weights, and
-no hang.
+Exactly one set of files, validation metrics under DDP equal single-process evaluation of the same weights (every
+model type, both CLIs), and no hang.
 """
 
 from __future__ import annotations
@@ -23,6 +23,28 @@ ON = ["--enable-audit", "--enable-governance", "--enable-drift-tracking", "--coh
 def _train(cwd: Path, *flags: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, str(ROOT / "training" / "train_any_model.py"), *flags]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def _single_process_val_metrics(model_type: str, ckpt_path: Path, *overrides: str) -> dict:
+    """Metrics of the checkpoint's weights on the validation split, evaluated in this one process."""
+    from nethical.cli.lightning_cli import NethicalCLI
+    from nethical.metrics import binary_metrics
+
+    cli = NethicalCLI(args=["--config", str(ROOT / "configs" / f"{model_type}.yaml"), *overrides], run=False)
+    dm, model = cli.datamodule, cli.model
+    dm.setup("fit")
+    ckpt = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+    model.build(dm.input_spec)
+    model.on_load_checkpoint(ckpt)  # the scikit-learn adapter's fitted estimator
+    model.load_state_dict(ckpt["state_dict"], strict=False)
+    return binary_metrics(model.predict_proba_split(dm, "val"), dm.labels("val"))
+
+
+def _assert_logged_equal_single(logged: dict, single: dict) -> None:
+    assert logged["val/acc"] == pytest.approx(single["accuracy"], abs=1e-6)
+    assert logged["val/f1"] == pytest.approx(single["f1"], abs=1e-6)
+    assert logged["val/ece"] == pytest.approx(single["ece"], abs=1e-5)
+    assert logged["val/auroc"] == pytest.approx(single["auroc"], abs=1e-5)
 
 
 def _scalars(log_dir: Path) -> dict:
@@ -82,8 +104,7 @@ def test_ddp_all_types_one_set_of_files_and_adapter_metrics_equal_single_process
     ddp_dir, single_dir = tmp_path / "ddp", tmp_path / "single"
     ddp_dir.mkdir()
     single_dir.mkdir()
-    common = ["--epochs", "1", "--num-samples", "800", "--promotion-min-accuracy", "0", "--promotion-max-ece", "1",
-              "--no-tensorboard"]
+    common = ["--epochs", "1", "--num-samples", "800", "--promotion-min-accuracy", "0", "--promotion-max-ece", "1"]
     proc = _train(ddp_dir, "--model-type", "all", *common, *DDP, "--enable-audit", "--enable-governance",
                   "--enable-drift-tracking")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -100,10 +121,32 @@ def test_ddp_all_types_one_set_of_files_and_adapter_metrics_equal_single_process
     assert [e["event_type"] for e in events].count("batch_start") == 1
     assert [e["event_type"] for e in events].count("batch_end") == 1
     assert [e["event_type"] for e in events].count("model_saved") == 5
+    # every type: the validation metrics logged under DDP (torchmetrics synced over the 2 ranks' shards) equal a
+    # single-process evaluation of the same weights on the whole validation split
+    for model_type in types:
+        logged = _scalars(next((ddp_dir / "lightning_logs").glob(f"all-*/{model_type}/version_*")))
+        single = _single_process_val_metrics(model_type, ddp_dir / "checkpoints" / model_type / "last.ckpt",
+                                             "--data.init_args.num_samples", "800")
+        _assert_logged_equal_single(logged, single)
     # the scikit-learn adapter fits the same estimator on the full training split on every rank, so its metrics
     # under DDP equal a single-process run's exactly
     for model_type in ("anomaly", "correlation"):
-        single = _train(single_dir, "--model-type", model_type, *common)
+        single = _train(single_dir, "--model-type", model_type, *common, "--no-tensorboard")
         assert single.returncode == 0, single.stderr[-3000:]
         one = json.loads((single_dir / "models" / "current" / model_type / "model_card.json").read_text())
         assert cards[model_type]["metrics"] == pytest.approx(one["metrics"], abs=1e-9)
+
+
+@pytest.mark.slow
+def test_nethical_fit_ddp_config_gives_single_process_validation_metrics(tmp_path):
+    """`nethical fit` composed with configs/trainer/cpu_ddp.yaml: the shared defaults keep Lightning's sampler off
+    (the datamodule already shards), so the transformer's synced metrics cover every validation row exactly once."""
+    cmd = [sys.executable, "-m", "nethical.cli", "fit", "--config", str(ROOT / "configs" / "simple_transformer.yaml"),
+           "--config", str(ROOT / "configs" / "trainer" / "cpu_ddp.yaml"), "--trainer.max_epochs", "1",
+           "--data.init_args.num_samples", "330", "--gate.min_accuracy", "0", "--gate.max_ece", "1"]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    logged = _scalars(next((tmp_path / "lightning_logs" / "simple_transformer").glob("version_*")))
+    single = _single_process_val_metrics("simple_transformer", tmp_path / "checkpoints" / "simple_transformer" / "last.ckpt",
+                                         "--data.init_args.num_samples", "330")
+    _assert_logged_equal_single(logged, single)

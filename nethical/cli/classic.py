@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from nethical.cli import classic_data
-from nethical.cli.errors import run_guarded
+from nethical.cli.configs import flag_defaults
+from nethical.cli.errors import close_flags, did_you_mean, run_guarded
 from nethical.data.encoding import TRUNCATIONS
 from nethical.exceptions import ConfigError
 from nethical.fileio import check_writable_dir
@@ -33,34 +34,58 @@ def available_model_types() -> List[str]:
     return [t for t in MODEL_TYPES if (CONFIG_DIR / f"{t}.yaml").is_file()]
 
 
+class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default unless it is None (the flag is then not passed on, and its help names the default)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return (action.help or "") if action.default is None else super()._get_help_string(action)
+
+
+class _ClassicParser(argparse.ArgumentParser):
+    """A bad flag gets the short usage and a "did you mean", not the whole usage block."""
+
+    def error(self, message: str) -> Any:
+        hint = did_you_mean(close_flags(message, self._option_string_actions))
+        self.exit(2, f"usage: {self.prog} --model-type TYPE [options]   ({self.prog} --help lists every option)\n"
+                     f"error: {message}{hint}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _ClassicParser(
         prog="nethical-train",
         description="Train Nethical safety classifiers (classic flags; same code path as `nethical fit`).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsHelpFormatter,
     )
     p.add_argument("--model-type", required=True, help=f"one of {', '.join(MODEL_TYPES)}, or all")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--num-samples", type=int, default=10000, help="rows generated (synthetic) or used at most (real data)")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--models-dir", default="models")
-    p.add_argument("--split-strategy", choices=SPLIT_STRATEGIES, default="temporal")
-    p.add_argument("--train-ratio", type=float, default=0.8)
-    p.add_argument("--promotion-max-ece", type=float, default=0.08)
-    p.add_argument("--promotion-min-accuracy", type=float, default=0.85)
-    p.add_argument("--ece-bins", type=int, default=10)
-    p.add_argument("--min-improvement", type=float, default=0.0,
+    # Unset flags pass nothing: the model's config (configs/<type>.yaml over configs/trainer/defaults.yaml) decides,
+    # so `nethical-train --model-type X` and `nethical fit --config configs/X.yaml` train the same model.
+    cfg = flag_defaults(available_model_types())
+    p.add_argument("--epochs", type=int, default=None, help=f"default: the config's ({cfg['--epochs']})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"default: the config's ({cfg['--batch-size']})")
+    p.add_argument("--num-samples", type=int, default=None, help="rows generated (synthetic) or used at most (real "
+                   f"data); default: the config's ({cfg['--num-samples']})")
+    p.add_argument("--seed", type=int, default=None, help=f"default: the config's ({cfg['--seed']})")
+    p.add_argument("--models-dir", default=None, help="default: models")
+    p.add_argument("--split-strategy", choices=SPLIT_STRATEGIES, default=None, help=f"default: the config's ({cfg['--split-strategy']})")
+    p.add_argument("--train-ratio", type=float, default=None, help=f"default: the config's ({cfg['--train-ratio']})")
+    p.add_argument("--promotion-max-ece", type=float, default=None, help="default: 0.08")
+    p.add_argument("--promotion-min-accuracy", type=float, default=None, help="default: 0.85")
+    p.add_argument("--ece-bins", type=int, default=None, help=f"default: the config's ({cfg['--ece-bins']})")
+    p.add_argument("--min-improvement", type=float, default=None,
                    help="margin on top of significance: a challenger replaces the champion only when a paired test finds "
                         "it better by at least this on accuracy or ECE and worse on neither (negative: prefer the newer "
-                        "model unless significantly worse by more than this); see docs/gate.md")
-    p.add_argument("--promotion-min-skill", default="0", metavar="X|off",
+                        "model unless significantly worse by more than this); default 0; see docs/gate.md")
+    p.add_argument("--promotion-min-skill", default=None, metavar="X|off",
                    help="skill criterion: the lower bounds of (accuracy - majority rate) / (1 - majority rate) and of "
-                        "2*AUROC - 1 must exceed X (0: confidently better than no skill); off restores the plain criteria")
-    p.add_argument("--confidence-level", type=float, default=0.95, help="confidence level of intervals and paired tests")
-    p.add_argument("--bootstrap-samples", type=int, default=1000, help="bootstrap resamples for the intervals (>= 200)")
-    p.add_argument("--on-new-dataset", choices=("keep", "replace"), default="keep",
-                   help="a champion trained on another dataset: keep it (the new model becomes a candidate) or replace it")
+                        "2*AUROC - 1 must exceed X (default 0: confidently better than no skill); off restores the plain "
+                        "criteria")
+    p.add_argument("--confidence-level", type=float, default=None,
+                   help="confidence level of intervals and paired tests (default 0.95)")
+    p.add_argument("--bootstrap-samples", type=int, default=None,
+                   help="bootstrap resamples for the intervals (>= 200; default 1000)")
+    p.add_argument("--on-new-dataset", choices=("keep", "replace"), default=None,
+                   help="a champion trained on another dataset: keep it (the new model becomes a candidate; default) or "
+                        "replace it")
     p.add_argument("--dataset-name", default=None,
                    help="name of the dataset in the champion key (default: the file name, Kaggle slug or synthetic task)")
     audit = p.add_argument_group("audit log (Merkle tree, tamper-evident)")
@@ -101,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="which part of a longer text is kept (default: the config's, head_tail: the first 3/4 and "
                            "the last 1/4 of --max-length)")
     p.add_argument("--config", default=None, help="a YAML config to use instead of configs/<model-type>.yaml")
-    p.add_argument("--logs-dir", default="lightning_logs", help="TensorBoard log directory")
+    p.add_argument("--logs-dir", default=None, help="TensorBoard log directory (default: lightning_logs)")
     p.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
     p.add_argument("--print-args", action="store_true", help="print the LightningCLI arguments and exit")
     p.add_argument("--verbose", action="store_true", help="tracebacks on errors, and every library banner, warning and model summary")
@@ -126,39 +151,49 @@ def validate(ns: argparse.Namespace) -> List[str]:
                 "package data) or train one type with --model-type TYPE --config FILE."
             )
     elif requested not in MODEL_TYPES:
-        raise ConfigError(f"--model-type {requested!r} is not a model type; choose one of {', '.join(MODEL_TYPES)} or all.")
+        import difflib
+
+        hint = did_you_mean(difflib.get_close_matches(requested, MODEL_TYPES, n=1, cutoff=0.6))
+        raise ConfigError(f"--model-type {requested!r} is not a model type; choose one of {', '.join(MODEL_TYPES)} "
+                          f"or all{hint}.")
     elif requested not in available and ns.config is None:
         raise ConfigError(
             f"--model-type {requested} is not available in this version yet; available: {', '.join(available)}."
         )
     else:
         types = [requested]
-    if ns.epochs < 1:
+    if ns.epochs is not None and ns.epochs < 1:
         raise ConfigError(f"--epochs {ns.epochs} must be at least 1.")
-    if ns.batch_size < 1:
+    if ns.batch_size is not None and ns.batch_size < 1:
         raise ConfigError(f"--batch-size {ns.batch_size} must be at least 1.")
-    if not 0.0 < ns.train_ratio < 1.0 or math.isnan(ns.train_ratio):
+    if ns.train_ratio is not None and (not 0.0 < ns.train_ratio < 1.0 or math.isnan(ns.train_ratio)):
         raise ConfigError(f"--train-ratio {ns.train_ratio} must be strictly between 0 and 1, e.g. 0.8.")
-    smallest = min(ns.train_ratio, 1 - ns.train_ratio)
-    if ns.num_samples < MIN_SAMPLES or ns.num_samples * smallest < 10:
-        raise ConfigError(
-            f"--num-samples {ns.num_samples} is too small to split with --train-ratio {ns.train_ratio}; "
-            f"use at least {max(MIN_SAMPLES, math.ceil(10 / smallest))}."
-        )
+    if ns.num_samples is not None or ns.train_ratio is not None:
+        for model_type in types:
+            data = classic_data.config_data(ns, model_type)
+            num_samples = ns.num_samples if ns.num_samples is not None else data.get("num_samples")
+            train_ratio = ns.train_ratio if ns.train_ratio is not None else data.get("train_ratio", 0.8)
+            smallest = min(train_ratio, 1 - train_ratio)
+            if num_samples is not None and (num_samples < MIN_SAMPLES or num_samples * smallest < 10):
+                raise ConfigError(
+                    f"--num-samples {num_samples} is too small to split with --train-ratio {train_ratio}; "
+                    f"use at least {max(MIN_SAMPLES, math.ceil(10 / smallest))}."
+                )
     for flag, value in (("--promotion-max-ece", ns.promotion_max_ece), ("--promotion-min-accuracy", ns.promotion_min_accuracy)):
-        if math.isnan(value) or not 0.0 <= value <= 1.0:
+        if value is not None and (math.isnan(value) or not 0.0 <= value <= 1.0):
             raise ConfigError(f"{flag} {value} must be within [0, 1].")
-    if ns.ece_bins < 1:
+    if ns.ece_bins is not None and ns.ece_bins < 1:
         raise ConfigError(f"--ece-bins {ns.ece_bins} must be at least 1.")
-    ns.min_skill = _min_skill(ns.promotion_min_skill)
-    if math.isnan(ns.confidence_level) or not 0.0 < ns.confidence_level < 1.0:
+    if ns.promotion_min_skill is not None:
+        _min_skill(ns.promotion_min_skill)
+    if ns.confidence_level is not None and (math.isnan(ns.confidence_level) or not 0.0 < ns.confidence_level < 1.0):
         raise ConfigError(f"--confidence-level {ns.confidence_level} must be strictly between 0 and 1, e.g. 0.95.")
     from nethical.intervals import MIN_BOOTSTRAP
 
-    if ns.bootstrap_samples < MIN_BOOTSTRAP:
+    if ns.bootstrap_samples is not None and ns.bootstrap_samples < MIN_BOOTSTRAP:
         raise ConfigError(f"--bootstrap-samples {ns.bootstrap_samples} is too few for a 95% interval; use at least "
                           f"{MIN_BOOTSTRAP}, e.g. 1000.")
-    if math.isnan(ns.min_improvement) or not -1.0 <= ns.min_improvement <= 1.0:
+    if ns.min_improvement is not None and (math.isnan(ns.min_improvement) or not -1.0 <= ns.min_improvement <= 1.0):
         raise ConfigError(f"--min-improvement {ns.min_improvement} must be within [-1, 1]; 0 means 'not worse than the champion'.")
     if ns.max_length is not None and not 1 <= ns.max_length <= MAX_LENGTH_LIMIT:
         raise ConfigError(f"--max-length {ns.max_length} must be between 1 and {MAX_LENGTH_LIMIT} (bytes of text or "
@@ -179,7 +214,7 @@ def validate(ns: argparse.Namespace) -> List[str]:
     if ns.config is not None and not Path(ns.config).is_file():
         raise ConfigError(f"config file {ns.config!r} does not exist; pass an existing YAML file (see configs/).")
     classic_data.validate(ns)
-    check_writable_dir(ns.models_dir, "models dir", "--models-dir")
+    check_writable_dir(ns.models_dir or "models", "models dir", "--models-dir")
     if ns.enable_audit:
         check_writable_dir(ns.audit_path, "audit dir", "--audit-path")
     if ns.enable_drift_tracking:
@@ -189,39 +224,38 @@ def validate(ns: argparse.Namespace) -> List[str]:
             validate_cohort_id(ns.cohort_id)
         check_writable_dir(ns.drift_report_dir, "drift report dir", "--drift-report-dir")
     if not ns.no_tensorboard:
-        check_writable_dir(ns.logs_dir, "logs dir", "--logs-dir")
+        check_writable_dir(ns.logs_dir or "lightning_logs", "logs dir", "--logs-dir")
     return types
 
 
 def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
     """The ``nethical fit`` arguments equivalent to these flags for one model type."""
     config = ns.config or str(CONFIG_DIR / f"{model_type}.yaml")
-    args = [
-        "fit", "--config", config,
-        "--seed_everything", str(ns.seed),
-        "--trainer.max_epochs", str(ns.epochs),
-        "--data.init_args.batch_size", str(ns.batch_size),
-        "--data.init_args.num_samples", str(ns.num_samples),
-        "--data.init_args.seed", str(ns.seed),
-        "--data.init_args.split_strategy", ns.split_strategy,
-        "--data.init_args.train_ratio", str(ns.train_ratio),
-        "--model.init_args.ece_bins", str(ns.ece_bins),
-        "--gate.models_dir", str(ns.models_dir),
-        "--gate.max_ece", str(ns.promotion_max_ece),
-        "--gate.min_accuracy", str(ns.promotion_min_accuracy),
-        "--gate.ece_bins", str(ns.ece_bins),
-        "--gate.min_improvement", str(ns.min_improvement),
-        "--gate.min_skill", "null" if _min_skill(ns.promotion_min_skill) is None else str(_min_skill(ns.promotion_min_skill)),
-        "--gate.confidence", str(ns.confidence_level),
-        "--gate.n_bootstrap", str(ns.bootstrap_samples),
-        "--gate.on_new_dataset", ns.on_new_dataset,
-    ]
-    if ns.max_length is not None:
-        args += ["--data.init_args.max_length", str(ns.max_length)]
-    if ns.truncation is not None:
-        args += ["--data.init_args.truncation", ns.truncation]
-    if ns.dataset_name:
-        args += ["--gate.dataset_name", ns.dataset_name]
+    args = ["fit", "--config", config]
+    for value, keys in (
+        (ns.seed, ("--seed_everything", "--data.init_args.seed")),
+        (ns.epochs, ("--trainer.max_epochs",)),
+        (ns.batch_size, ("--data.init_args.batch_size",)),
+        (ns.num_samples, ("--data.init_args.num_samples",)),
+        (ns.split_strategy, ("--data.init_args.split_strategy",)),
+        (ns.train_ratio, ("--data.init_args.train_ratio",)),
+        (ns.ece_bins, ("--model.init_args.ece_bins", "--gate.ece_bins")),
+        (ns.models_dir, ("--gate.models_dir",)),
+        (ns.promotion_max_ece, ("--gate.max_ece",)),
+        (ns.promotion_min_accuracy, ("--gate.min_accuracy",)),
+        (ns.min_improvement, ("--gate.min_improvement",)),
+    ):
+        if value is not None:  # only what the user set: everything else is the config's
+            for key in keys:
+                args += [key, str(value)]
+    if ns.promotion_min_skill is not None:
+        skill = _min_skill(ns.promotion_min_skill)
+        args += ["--gate.min_skill", "null" if skill is None else str(skill)]
+    for value, key in ((ns.confidence_level, "--gate.confidence"), (ns.bootstrap_samples, "--gate.n_bootstrap"),
+                       (ns.on_new_dataset, "--gate.on_new_dataset"), (ns.dataset_name, "--gate.dataset_name"),
+                       (ns.max_length, "--data.init_args.max_length"), (ns.truncation, "--data.init_args.truncation")):
+        if value is not None:
+            args += [key, str(value)]
     if ns.enable_audit:
         args += ["--audit.enabled", "true", "--audit.audit_path", str(ns.audit_path)]
         if ns.audit_signing_key:
@@ -252,8 +286,8 @@ def lightning_args(ns: argparse.Namespace, model_type: str) -> List[str]:
     elif ns.model_type == "all":  # one parent directory per command, so TensorBoard groups its runs
         from callbacks.events import get_run_id
 
-        args += ["--trainer.logger.init_args.save_dir", str(Path(ns.logs_dir) / f"all-{get_run_id()}")]
-    else:
+        args += ["--trainer.logger.init_args.save_dir", str(Path(ns.logs_dir or "lightning_logs") / f"all-{get_run_id()}")]
+    elif ns.logs_dir is not None:
         args += ["--trainer.logger.init_args.save_dir", str(ns.logs_dir)]
     args += classic_data.lightning_args(ns, model_type)
     return args

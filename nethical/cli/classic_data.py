@@ -171,25 +171,32 @@ def preflight(ns: argparse.Namespace, model_type: str) -> None:
     from datamodules.file import FileDataModule
 
     _, init = datamodule_init(ns, model_type)
-    text = {k: getattr(ns, k) for k in ("max_length", "truncation") if getattr(ns, k, None) is not None}
-    dm = FileDataModule(**init, num_samples=ns.num_samples, seed=ns.seed, split_strategy=ns.split_strategy,
-                        train_ratio=ns.train_ratio, batch_size=ns.batch_size, **text)
+    config = config_data(ns, model_type)  # flags not given fall back to the config's values, as in training
+    given = {key: getattr(ns, key) if getattr(ns, key, None) is not None else config.get(key)
+             for key in ("num_samples", "seed", "split_strategy", "train_ratio", "batch_size", "max_length", "truncation")}
+    dm = FileDataModule(**init, **{k: v for k, v in given.items() if v is not None})
     dm.verbose = False
     dm.load()
 
 
-def _config_task(ns: argparse.Namespace, model_type: str) -> Optional[str]:
-    """The synthetic task of the model type's config (it tells the input kind the model consumes), if any."""
+def config_data(ns: argparse.Namespace, model_type: str) -> Dict[str, Any]:
+    """``data.init_args`` of the model type's config (or --config) over the shared defaults; {} if unreadable."""
     import yaml
 
+    from nethical.cli.configs import composed_config, lookup
     from nethical.paths import CONFIG_DIR
 
     path = Path(ns.config) if getattr(ns, "config", None) else CONFIG_DIR / f"{model_type}.yaml"
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        task = ((config.get("data") or {}).get("init_args") or {}).get("task")
-    except (OSError, ValueError, AttributeError, yaml.YAMLError):
-        return None
+        data = lookup(composed_config(path), "data.init_args", {})
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _config_task(ns: argparse.Namespace, model_type: str) -> Optional[str]:
+    """The synthetic task of the model type's config (it tells the input kind the model consumes), if any."""
+    task = config_data(ns, model_type).get("task")
     return task if task in SYNTHETIC_TASKS else None
 
 

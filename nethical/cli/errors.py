@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Callable
+from typing import Callable, Iterable, List
 
 from nethical.console import one_line as _one_line
 from nethical.exceptions import NethicalError
@@ -49,3 +49,20 @@ def run_guarded(func: Callable[[], int], verbose: bool = False) -> int:
         return 1
 
 
+
+
+def close_flags(message: str, options: Iterable[str]) -> List[str]:
+    """The known ``--flags`` closest to each unknown one named in an argument-parser error message."""
+    import difflib
+    import re
+
+    known = [o for o in options if o.startswith("--")]
+    found: List[str] = []
+    for flag in re.findall(r"(--[\w.\-]+)", message):
+        if flag not in known:
+            found += difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
+    return list(dict.fromkeys(found))
+
+
+def did_you_mean(candidates: List[str]) -> str:
+    return f" (did you mean {' or '.join(candidates)}?)" if candidates else ""
