@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
 
 
 class ShardedBatchSampler(Sampler[List[int]]):
@@ -16,23 +16,40 @@ class ShardedBatchSampler(Sampler[List[int]]):
     of batches — DDP needs equal step counts. Evaluation (``shuffle=False``): contiguous shards *without* padding,
     so every validation row is scored exactly once across ranks and synced metrics equal single-process metrics.
 
+    ``batches_per_item`` > 1 groups that many consecutive mini-batches into one item (one Lightning step of a model
+    that runs several optimizer steps per Lightning step, see :mod:`lightning_modules.fast_steps`): the item holds the
+    positions of all of them, in order, and the model splits it back by ``batch_size``. The mini-batches, their order
+    and their sizes are exactly those of ``batches_per_item=1``; only the last mini-batch of the shard can be short.
+
+    :meth:`skip_in_epoch` makes a resumed epoch start after the mini-batches already trained (mid-epoch resume);
+    the items after the skip stay aligned on the same grid of ``batches_per_item`` mini-batches.
+
     The datamodule shards on its own, so Trainers run with ``use_distributed_sampler=False`` (set in configs).
     """
 
-    def __init__(self, num_rows: int, batch_size: int, shuffle: bool, seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, num_rows: int, batch_size: int, shuffle: bool, seed: int = 0, rank: int = 0, world_size: int = 1,
+                 batches_per_item: int = 1) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"ShardedBatchSampler(rank={rank}) must be in [0, world_size={world_size}).")
+        if batches_per_item < 1:
+            raise ValueError(f"ShardedBatchSampler(batches_per_item={batches_per_item}) must be >= 1.")
         self.num_rows = num_rows
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
+        self.batches_per_item = batches_per_item
         self.epoch = 0
+        self._skip: Optional[tuple] = None  # (epoch, mini-batches already trained in it)
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at the start of every epoch."""
         self.epoch = epoch
+
+    def skip_in_epoch(self, epoch: int, batches: int) -> None:
+        """The next pass over ``epoch`` starts after its first ``batches`` mini-batches (used once, on resume)."""
+        self._skip = (int(epoch), max(0, int(batches)))
 
     def _positions(self) -> List[int]:
         if not self.shuffle:  # contiguous, unpadded, as even as possible: every rank has a row when rows >= ranks
@@ -45,10 +62,47 @@ class ShardedBatchSampler(Sampler[List[int]]):
             order = order[self.rank :: self.world_size]
         return order
 
+    def num_batches(self) -> int:
+        """Mini-batches per epoch on this rank."""
+        return -(-len(self._positions()) // self.batch_size)
+
     def __iter__(self) -> Iterator[List[int]]:
         positions = self._positions()
-        for start in range(0, len(positions), self.batch_size):
-            yield positions[start : start + self.batch_size]
+        first = 0
+        if self._skip is not None:
+            epoch, done = self._skip
+            self._skip = None
+            if epoch == self.epoch:
+                first = done
+        bs, per = self.batch_size, self.batches_per_item
+        total = -(-len(positions) // bs)
+        batch = first
+        while batch < total:
+            end = min(total, (batch // per + 1) * per)  # the grid of items stays the same after a mid-epoch skip
+            yield positions[batch * bs : end * bs]
+            batch = end
 
     def __len__(self) -> int:
-        return -(-len(self._positions()) // self.batch_size)
+        return -(-self.num_batches() // self.batches_per_item)
+
+
+class ResumableLoader(DataLoader):
+    """A training DataLoader that Lightning saves and restores with the checkpoint (``state_dict`` /
+    ``load_state_dict``), so a run resumed from a checkpoint written in the middle of an epoch continues with the
+    next untrained mini-batch instead of starting the epoch's data over.
+
+    ``trained_items`` returns how many items (Lightning steps) of the current epoch have been trained; it is read
+    from the trainer's own progress counters when a checkpoint is written.
+    """
+
+    def __init__(self, *args: Any, trained_items: Callable[[], int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._trained_items = trained_items
+
+    def state_dict(self) -> Dict[str, int]:
+        sampler: ShardedBatchSampler = self.sampler  # type: ignore[assignment]
+        batches = min(self._trained_items() * sampler.batches_per_item, sampler.num_batches())
+        return {"epoch": int(sampler.epoch), "batches_done": int(batches)}
+
+    def load_state_dict(self, state: Dict[str, int]) -> None:
+        self.sampler.skip_in_epoch(state.get("epoch", -1), state.get("batches_done", 0))  # type: ignore[attr-defined]
