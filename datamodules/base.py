@@ -164,13 +164,15 @@ class BaseDataModule(pl.LightningDataModule):
             sampler = ShardedBatchSampler(len(dataset), self.batch_size * per_step, False, self.seed, rank, world)
             return DataLoader(dataset, sampler=sampler, batch_size=None)
         sampler = ShardedBatchSampler(len(dataset), self.batch_size, True, self.seed, rank, world, per_step)
+        if trainer is not None:
+            sampler.step_counter = lambda: trainer.global_step
         if per_step > 1:
             dataset = _ItemDataset(self._tensors[split], self.batch_size)
         if trainer is None:
             return DataLoader(dataset, sampler=sampler, batch_size=None)
         # saved with checkpoints, so a resume from the middle of an epoch continues with the next untrained batch
         return ResumableLoader(dataset, sampler=sampler, batch_size=None,
-                               trained_items=lambda: trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+                               trained_batches=lambda: _trained_batches(trainer, sampler))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
@@ -242,6 +244,16 @@ class BaseDataModule(pl.LightningDataModule):
             "length_tokens": np.array([len(t) for t in tokens], dtype=np.float64),
             "distinct_tokens": np.array([len(set(t)) for t in tokens], dtype=np.float64),
         }
+
+
+def _trained_batches(trainer: Any, sampler: ShardedBatchSampler) -> int:
+    """Mini-batches of the current epoch trained so far (read when a checkpoint is written)."""
+    module = trainer.lightning_module
+    if hasattr(module, "batches_per_step") and not module.automatic_optimization:
+        # several optimizer steps per Lightning step: count optimizer steps, so that a save in the middle of a
+        # Lightning step (a SLURM signal) resumes at the next untrained mini-batch
+        return sampler.first_batch + trainer.global_step - sampler.start_step
+    return trainer.fit_loop.epoch_loop.batch_progress.current.processed * sampler.batches_per_item
 
 
 def _fmt(value: float) -> str:

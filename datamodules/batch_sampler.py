@@ -42,6 +42,10 @@ class ShardedBatchSampler(Sampler[List[int]]):
         self.batches_per_item = batches_per_item
         self.epoch = 0
         self._skip: Optional[tuple] = None  # (epoch, mini-batches already trained in it)
+        self.first_batch = 0
+        #: optional: the trainer's optimizer-step count, recorded as ``start_step`` when an epoch's pass begins
+        self.step_counter: Optional[Callable[[], int]] = None
+        self.start_step = 0
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning at the start of every epoch."""
@@ -74,6 +78,8 @@ class ShardedBatchSampler(Sampler[List[int]]):
             self._skip = None
             if epoch == self.epoch:
                 first = done
+        self.first_batch = first  # mini-batches of this epoch skipped on resume (the loader's count starts there)
+        self.start_step = self.step_counter() if self.step_counter is not None else 0
         bs, per = self.batch_size, self.batches_per_item
         total = -(-len(positions) // bs)
         batch = first
@@ -91,18 +97,22 @@ class ResumableLoader(DataLoader):
     ``load_state_dict``), so a run resumed from a checkpoint written in the middle of an epoch continues with the
     next untrained mini-batch instead of starting the epoch's data over.
 
-    ``trained_items`` returns how many items (Lightning steps) of the current epoch have been trained; it is read
-    from the trainer's own progress counters when a checkpoint is written.
+    ``trained_batches`` returns how many mini-batches of the current epoch have been trained when a checkpoint is
+    written (the datamodule reads it from the trainer's own counters, to the optimizer step where a model runs
+    several per Lightning step — also when a SLURM signal saves in the middle of one).
     """
 
-    def __init__(self, *args: Any, trained_items: Callable[[], int], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, trained_batches: Callable[[], int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._trained_items = trained_items
+        self._trained_batches = trained_batches
 
     def state_dict(self) -> Dict[str, int]:
-        sampler: ShardedBatchSampler = self.sampler  # type: ignore[assignment]
-        batches = min(self._trained_items() * sampler.batches_per_item, sampler.num_batches())
+        sampler = self.sampler
+        if not isinstance(sampler, ShardedBatchSampler):  # e.g. wrapped by Lightning's distributed sampler
+            return {}
+        batches = min(max(0, self._trained_batches()), sampler.num_batches())
         return {"epoch": int(sampler.epoch), "batches_done": int(batches)}
 
     def load_state_dict(self, state: Dict[str, int]) -> None:
-        self.sampler.skip_in_epoch(state.get("epoch", -1), state.get("batches_done", 0))  # type: ignore[attr-defined]
+        if state and isinstance(self.sampler, ShardedBatchSampler):
+            self.sampler.skip_in_epoch(state.get("epoch", -1), state.get("batches_done", 0))
