@@ -73,3 +73,71 @@ def test_two_node_torchrun_gives_one_chain_one_observation_one_model(tmp_path):
     # the second node wrote nothing of its own: no checkpoints, models, logs or audit files in its directory
     assert sorted(p.name for p in node1.iterdir()) == []
     assert (node0 / "checkpoints" / "logistic" / "last.ckpt").is_file()
+
+
+def _fake_slurm(tmp_path: Path) -> dict:
+    """SLURM's environment for one task of job 4242, and an `scontrol` that records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text('#!/bin/sh\necho "$@" >> "$(dirname "$0")/scontrol_calls.txt"\n')
+    scontrol.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(ROOT),
+            "SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1", "SLURM_JOB_NAME": "nethical", "SLURM_JOB_ID": "4242",
+            "SLURM_NODELIST": "127.0.0.1", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0",
+            "NETHICAL_RUN_ID": "slurm-4242"}
+
+
+@pytest.mark.slow
+def test_slurm_requeue_signal_saves_requeues_and_the_requeued_job_resumes_exactly(tmp_path):
+    """SIGUSR1 (sbatch --signal=SIGUSR1@90) makes Lightning's SLURMEnvironment save hpc_ckpt_1.ckpt and call
+    `scontrol requeue <job>`; the job is then killed, and the requeued job (same command, same directory) resumes
+    from that checkpoint: the optimizer-step count comes out exact (no mini-batch replayed or skipped), and the audit
+    chain, the drift store and the model registry hold one run."""
+    import signal
+    import time
+
+    import torch
+
+    env = _fake_slurm(tmp_path)
+    run_dir = tmp_path / "job"
+    run_dir.mkdir()
+    epochs, rows, batch = 3, 20000, 8  # 16000 training rows = 2000 mini-batches (optimizer steps) per epoch
+    cmd = [sys.executable, "-m", "nethical.cli", "fit", "--config", str(ROOT / "configs" / "logistic.yaml"),
+           "--config", str(ROOT / "configs" / "trainer" / "slurm.yaml"), "--trainer.strategy", "auto",
+           "--trainer.accelerator", "cpu", "--trainer.devices", "1", "--trainer.max_epochs", str(epochs),
+           "--trainer.logger", "false", "--trainer.enable_model_summary", "false",
+           "--data.init_args.num_samples", str(rows), "--data.init_args.batch_size", str(batch),
+           "--audit.enabled", "true", "--audit.audit_path", "audit", "--drift.enabled", "true",
+           "--drift.report_dir", "drift", "--drift.cohort_id", "slurm", "--gate.min_accuracy", "0",
+           "--gate.max_ece", "1"]
+    first = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        epoch_ckpt = run_dir / "checkpoints" / "logistic" / "epoch000.ckpt"
+        deadline = time.time() + 600
+        while not epoch_ckpt.exists() and first.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert first.poll() is None, "the first job ended before the signal could be sent"
+        first.send_signal(signal.SIGUSR1)  # what SLURM sends 90 s before the time limit
+        calls, hpc = tmp_path / "bin" / "scontrol_calls.txt", run_dir / "hpc_ckpt_1.ckpt"
+        while not (calls.exists() and hpc.exists()) and first.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert first.poll() is None, "the first job ended before it was requeued"
+        time.sleep(0.2)
+    finally:
+        first.kill()  # `scontrol requeue` ends the running job
+        first.wait()
+    assert calls.read_text().split() == ["requeue", "4242"]
+    saved_step = torch.load(hpc, weights_only=True, map_location="cpu")["global_step"]
+    assert 2000 <= saved_step < epochs * 2000
+
+    second = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "[logistic] epoch 1/3" not in second.stdout and "[logistic] epoch 3/3" in second.stdout  # resumed
+    final = torch.load(run_dir / "checkpoints" / "logistic" / "last.ckpt", weights_only=True, map_location="cpu")
+    assert final["global_step"] == epochs * 2000  # every mini-batch trained exactly once across the two jobs
+    verify = subprocess.run([sys.executable, "-m", "nethical.cli", "audit", "verify", "audit"], cwd=run_dir,
+                            capture_output=True, text=True, env=env)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert len((run_dir / "drift" / "cohorts.jsonl").read_text().splitlines()) == 1
+    assert len(list((run_dir / "models").rglob("model_card.json"))) == 1
