@@ -141,3 +141,21 @@ def test_slurm_requeue_signal_saves_requeues_and_the_requeued_job_resumes_exactl
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert len((run_dir / "drift" / "cohorts.jsonl").read_text().splitlines()) == 1
     assert len(list((run_dir / "models").rglob("model_card.json"))) == 1
+
+
+def test_the_slurm_example_composes_into_a_valid_configuration(tmp_path):
+    """The `srun nethical fit ...` line of examples/slurm/train.sbatch parses (configs exist, flags are known) and
+    asks for Lightning's SLURM environment with auto-requeue on SIGUSR1."""
+    import shlex
+
+    script = (ROOT / "examples" / "slurm" / "train.sbatch").read_text()
+    assert "#SBATCH --signal=SIGUSR1@90" in script and "#SBATCH --requeue" in script
+    block = script[script.index("srun nethical fit"):].replace("\\\n", " ")
+    block = block.replace("${SLURM_JOB_ID}", "4242").replace("${SLURM_SUBMIT_DIR}", str(tmp_path))
+    args = shlex.split(block.splitlines()[0])[3:]  # after `srun nethical fit`
+    proc = subprocess.run([sys.executable, "-m", "nethical.cli", "fit", *args, "--print_config"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "class_path: lightning.pytorch.plugins.environments.SLURMEnvironment" in proc.stdout
+    assert "auto_requeue: true" in proc.stdout and "requeue_signal: SIGUSR1" in proc.stdout
+    assert "num_nodes: 2" in proc.stdout and "use_distributed_sampler: false" in proc.stdout
