@@ -99,3 +99,14 @@ def test_resume_from_a_mid_epoch_checkpoint_matches_an_uninterrupted_run(tmp_pat
     trainer = _fit(resumed, root=tmp_path, ckpt_path=str(tmp_path / "mid.ckpt"), max_epochs=2)
     assert trainer.global_step == 2 * 38  # the remaining 18 mini-batches, none replayed, none skipped
     _assert_same_weights(straight, resumed)
+
+
+def test_mixed_precision_goes_through_lightnings_backward_and_optimizer_and_matches():
+    """bf16-mixed (CPU autocast) takes the manual_backward / LightningOptimizer path — the one DDP and 16-mixed
+    gradient scaling use — and trains what one mini-batch per step trains."""
+    one, many = _module(LogisticClassifier, 0), _module(LogisticClassifier, PER_STEP_ROWS)
+    t_one = _fit(one, max_epochs=1, precision="bf16-mixed")
+    t_many = _fit(many, max_epochs=1, precision="bf16-mixed")
+    assert many._use_direct_path is False and t_many.global_step == t_one.global_step == 38
+    for (k, a), b in zip(_weights(one).items(), _weights(many).values()):
+        assert torch.allclose(a, b, atol=1e-6), k
