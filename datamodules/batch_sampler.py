@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import torch
 from torch.utils.data import DataLoader, Sampler
 
 
-class ShardedBatchSampler(Sampler[List[int]]):
-    """Yields lists of row positions (one list = one batch) for this process's shard.
+class ShardedBatchSampler(Sampler[torch.Tensor]):
+    """Yields row positions (one int64 tensor = one batch) for this process's shard.
 
     Training (``shuffle=True``): rows are permuted with ``seed + epoch`` (so a resumed run sees the same order as
     an uninterrupted one), and the permutation is padded by wrapping around so that every rank gets the same number
@@ -55,22 +55,30 @@ class ShardedBatchSampler(Sampler[List[int]]):
         """The next pass over ``epoch`` starts after its first ``batches`` mini-batches (used once, on resume)."""
         self._skip = (int(epoch), max(0, int(batches)))
 
-    def _positions(self) -> List[int]:
+    def _positions(self) -> torch.Tensor:
+        """This rank's row positions for the epoch, in order (an int64 tensor: batches are slices of it, with no
+        Python list of row numbers built per batch)."""
         if not self.shuffle:  # contiguous, unpadded, as even as possible: every rank has a row when rows >= ranks
             n, w, r = self.num_rows, self.world_size, self.rank
-            return list(range(r * n // w, (r + 1) * n // w))
-        order = torch.randperm(self.num_rows, generator=torch.Generator().manual_seed(self.seed + self.epoch)).tolist()
+            return torch.arange(r * n // w, (r + 1) * n // w)
+        order = torch.randperm(self.num_rows, generator=torch.Generator().manual_seed(self.seed + self.epoch))
         if self.world_size > 1:
             per_rank = -(-self.num_rows // self.world_size)
-            order = (order * (1 + (per_rank * self.world_size) // max(self.num_rows, 1)))[: per_rank * self.world_size]
+            order = order.repeat(1 + (per_rank * self.world_size) // max(self.num_rows, 1))[: per_rank * self.world_size]
             order = order[self.rank :: self.world_size]
         return order
 
+    def _num_positions(self) -> int:
+        n, w, r = self.num_rows, self.world_size, self.rank
+        if not self.shuffle:
+            return (r + 1) * n // w - r * n // w
+        return -(-n // w) if w > 1 else n
+
     def num_batches(self) -> int:
         """Mini-batches per epoch on this rank."""
-        return -(-len(self._positions()) // self.batch_size)
+        return -(-self._num_positions() // self.batch_size)
 
-    def __iter__(self) -> Iterator[List[int]]:
+    def __iter__(self) -> Iterator[torch.Tensor]:
         positions = self._positions()
         first = 0
         if self._skip is not None:
