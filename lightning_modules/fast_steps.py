@@ -28,6 +28,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.utilities.model_helpers import is_overridden
 
+from lightning_modules.base import BaseClassifierModule
+
 # hooks that Lightning calls around every backward and optimizer step; the direct path skips them
 _STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_before_zero_grad")
 
@@ -92,13 +94,15 @@ class ManyStepsPerCall:
         optimizer = lightning_opt.optimizer
         progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
         step_schedulers = [c for c in trainer.lr_scheduler_configs if c.interval == "step"]
+        # the base class's penalty is a constant zero: skip it (adding 0 changes neither the loss nor a gradient)
+        penalized = type(self).regularization is not BaseClassifierModule.regularization
         logits_seen: List[torch.Tensor] = []
         losses: List[torch.Tensor] = []
         for i in range(steps):
             logits = self.calibrated_logits(xs[i])  # type: ignore[attr-defined]
             target = ys[i].to(logits.dtype)
             loss = F.binary_cross_entropy_with_logits(logits, target)
-            total = loss + self.regularization()  # type: ignore[attr-defined]
+            total = loss + self.regularization() if penalized else loss  # type: ignore[attr-defined]
             if direct:
                 optimizer.zero_grad()
                 total.backward()
