@@ -1,14 +1,20 @@
 """Lightning's overhead next to a plain PyTorch loop, and the callbacks' overhead, measured side by side in one run.
 
-    python benchmarks/bench_lightning_overhead.py [--rows 100000] [--batch-size 1024] [--epochs 10]
+    python benchmarks/bench_lightning_overhead.py [--rows 100000] [--batch-sizes 32 1024] [--epochs 10] [--repeats 5]
 
-Same model (standardizer + linear, AdamW, BCE), same pre-built tensors, same epochs and batch size:
-  plain     a hand-written loop over pre-sliced batches
+Same model (standardizer + linear, AdamW, BCE), same pre-built tensors, same epochs, batch size and number of
+optimizer steps:
+  plain     a hand-written loop over pre-sliced batches (validation accuracy once per epoch)
   bare      the project's Lightning path with logger, checkpoints, progress output and model saving off
   project   `nethical fit --config configs/logistic.yaml` with the project's normal defaults (TensorBoard logger,
             checkpointing, per-epoch progress lines, torchmetrics, promotion gate that saves the model)
   +callbacks the same with audit, governance (100 data samples, 50 predictions) and drift tracking on
-Data generation is done before timing in every case. Prints a markdown table with ratios to the plain loop.
+  one step  the project defaults with one mini-batch per Lightning step (``rows_per_step = 0``: the path before
+            lightning_modules/fast_steps.py), for comparison
+Data generation is done before timing in every case. The variants run interleaved, round after round, so load on a
+shared machine touches them alike; the table gives the median of the rounds and its ratio to the plain loop's
+median, and "gate" is the part of a project run spent in the promotion gate after fit (scoring, reliability
+diagram, saving the model), a fixed cost per run.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import contextlib
 import io
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -96,7 +103,12 @@ def plain_transformer_loop(rows: int, epochs: int, batch_size: int) -> float:
     return time.perf_counter() - start
 
 
-def project_run(rows: int, epochs: int, batch_size: int, extra: list[str], config: str = "logistic") -> float:
+GATE_SECONDS: list = []
+
+
+def project_run(rows: int, epochs: int, batch_size: int, extra: list[str], config: str = "logistic",
+                rows_per_step: int | None = None) -> float:
+    from callbacks.promotion_gate import PromotionGate
     from nethical.cli.lightning_cli import NethicalCLI
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,46 +119,78 @@ def project_run(rows: int, epochs: int, batch_size: int, extra: list[str], confi
                     "--data.init_args.num_samples", str(rows), "--data.init_args.batch_size", str(batch_size),
                     "--trainer.enable_model_summary", "false", *extra]
             cli = NethicalCLI(args=args, run=False)
+            if rows_per_step is not None:
+                cli.model.rows_per_step = rows_per_step
             cli.datamodule.setup("fit")  # data generation is not part of the timing
-            with contextlib.redirect_stdout(io.StringIO()):
-                start = time.perf_counter()
-                cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-                return time.perf_counter() - start
+            gate_end = PromotionGate.on_fit_end
+
+            def timed_gate(self, trainer, module):  # noqa: ANN001
+                t0 = time.perf_counter()
+                try:
+                    return gate_end(self, trainer, module)
+                finally:
+                    GATE_SECONDS.append(time.perf_counter() - t0)
+
+            PromotionGate.on_fit_end = timed_gate
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    start = time.perf_counter()
+                    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+                    return time.perf_counter() - start
+            finally:
+                PromotionGate.on_fit_end = gate_end
         finally:
             os.chdir(cwd)
+
+
+def _median(values: list) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def compare(rows: int, epochs: int, batch_size: int, repeats: int) -> None:
+    dm = SyntheticDataModule(num_samples=rows, batch_size=batch_size)
+    dm.setup("fit")
+    callbacks_on = ["--audit.enabled", "true", "--governance.enabled", "true", "--drift.enabled", "true"]
+    bare = ["--trainer.logger", "false", "--trainer.callbacks", "[]", "--trainer.enable_checkpointing", "false",
+            "--trainer.enable_progress_bar", "false", "--trainer.num_sanity_val_steps", "0", "--gate.save", "false"]
+    variants = {
+        "plain PyTorch loop": lambda: plain_loop(dm, epochs, batch_size),
+        "project, logger/checkpoints/progress/saving off": lambda: project_run(rows, epochs, batch_size, bare),
+        "**project defaults** (logger, checkpoint, progress, metrics, gate)": lambda: project_run(rows, epochs, batch_size, []),
+        "project + audit + governance + drift": lambda: project_run(rows, epochs, batch_size, callbacks_on),
+        "project defaults, one mini-batch per Lightning step (before)": lambda: project_run(rows, epochs, batch_size, [], rows_per_step=0),
+    }
+    times: dict = {name: [] for name in variants}
+    gates: dict = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            GATE_SECONDS.clear()
+            times[name].append(fn())
+            gates[name].extend(GATE_SECONDS)
+    base = _median(times["plain PyTorch loop"])
+    steps = epochs * -(-dm.split_sizes["train"] // batch_size)
+    print(f"\nlogistic, {rows} rows ({dm.split_sizes['train']} train), batch {batch_size}, {epochs} epochs = {steps} "
+          f"optimizer steps, torch threads 1, median of {repeats} interleaved rounds\n")
+    print("| variant | median s | min–max s | × plain loop | gate s | × plain loop without gate |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, values in times.items():
+        med, gate = _median(values), _median(gates[name]) if gates[name] else 0.0
+        print(f"| {name} | {med:.2f} | {min(values):.2f}–{max(values):.2f} | {med / base:.2f} | "
+              f"{gate:.2f} | {(med - gate) / base:.2f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 1024])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=3, help="best of N for each variant")
-    parser.add_argument("--transformer-texts", type=int, default=10_000, help="texts for the transformer comparison (0 skips it)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds; the table gives medians")
+    parser.add_argument("--transformer-texts", type=int, default=0, help="texts for the transformer comparison (0 skips it)")
     parser.add_argument("--transformer-epochs", type=int, default=2)
     ns = parser.parse_args()
     torch.set_num_threads(1)
-    dm = SyntheticDataModule(num_samples=ns.rows, batch_size=ns.batch_size)
-    dm.setup("fit")
-    callbacks_on = ["--audit.enabled", "true", "--governance.enabled", "true", "--drift.enabled", "true"]
-    bare = ["--trainer.logger", "false", "--trainer.callbacks", "[]", "--trainer.enable_checkpointing", "false",
-            "--trainer.enable_progress_bar", "false", "--trainer.num_sanity_val_steps", "0", "--gate.save", "false"]
-    timings = {
-        "plain PyTorch loop": min(plain_loop(dm, ns.epochs, ns.batch_size) for _ in range(ns.repeats)),
-        "project, logger/checkpoints/progress/saving off": min(
-            project_run(ns.rows, ns.epochs, ns.batch_size, bare) for _ in range(ns.repeats)),
-        "project defaults (logger, checkpoint, progress, metrics, gate)": min(
-            project_run(ns.rows, ns.epochs, ns.batch_size, []) for _ in range(ns.repeats)),
-        "project + audit + governance + drift": min(
-            project_run(ns.rows, ns.epochs, ns.batch_size, callbacks_on) for _ in range(ns.repeats)),
-    }
-    base = timings["plain PyTorch loop"]
-    defaults = timings["project defaults (logger, checkpoint, progress, metrics, gate)"]
-    print(f"\nlogistic, {ns.rows} rows, batch {ns.batch_size}, {ns.epochs} epochs, torch threads 1, best of {ns.repeats}\n")
-    print("| variant | seconds | × plain loop | × project defaults |")
-    print("|---|---:|---:|---:|")
-    for name, seconds in timings.items():
-        print(f"| {name} | {seconds:.2f} | {seconds / base:.2f} | {seconds / defaults:.2f} |")
+    for batch_size in ns.batch_sizes:
+        compare(ns.rows, ns.epochs, batch_size, ns.repeats)
     if ns.transformer_texts:
         torch.set_num_threads(2)
         n, e = ns.transformer_texts, ns.transformer_epochs

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.batch_sampler import ShardedBatchSampler
+from datamodules.batch_sampler import ResumableLoader, ShardedBatchSampler
 
 from nethical.data.encoding import TRUNCATIONS, encode_sequences, encode_text, fit_vocab
 from nethical.data.prepared import PreparedData
@@ -32,7 +32,19 @@ class _SliceDataset(Dataset):
 
     def __getitem__(self, indices: Any) -> Dict[str, torch.Tensor]:
         idx = torch.as_tensor(indices, dtype=torch.long)
-        return {name: t[idx] for name, t in self.tensors.items()}
+        return {name: torch.index_select(t, 0, idx) for name, t in self.tensors.items()}  # faster than t[idx]
+
+
+class _ItemDataset(_SliceDataset):
+    """Items of several mini-batches (see ``ShardedBatchSampler(batches_per_item=...)``): the rows of all of them in
+    order, plus ``rows_per_batch`` so the model can split the item back into the same mini-batches."""
+
+    def __init__(self, tensors: Dict[str, torch.Tensor], rows_per_batch: int) -> None:
+        super().__init__(tensors)
+        self.rows_per_batch = rows_per_batch
+
+    def __getitem__(self, indices: Any) -> Dict[str, Any]:
+        return {**super().__getitem__(indices), "rows_per_batch": self.rows_per_batch}
 
 
 class BaseDataModule(pl.LightningDataModule):
@@ -161,8 +173,24 @@ class BaseDataModule(pl.LightningDataModule):
                 f"{type(self).__name__}: the {split} split has {len(dataset)} rows for {world} processes; every process "
                 "needs at least one row — use more samples, a larger split share, or fewer devices."
             )
-        sampler = ShardedBatchSampler(len(dataset), self.batch_size, shuffle, self.seed, rank, world)
-        return DataLoader(dataset, sampler=sampler, batch_size=None)
+        # A model whose optimizer step is cheap takes several mini-batches per Lightning step (fast_steps.py).
+        # Training items then hold that many mini-batches; evaluation simply uses batches that much larger (every
+        # evaluation metric is a sum over rows, so the batch size does not change any value).
+        module = trainer.lightning_module if trainer is not None else None
+        per_step = int(module.batches_per_step(self.batch_size)) if hasattr(module, "batches_per_step") else 1
+        if not shuffle:
+            sampler = ShardedBatchSampler(len(dataset), self.batch_size * per_step, False, self.seed, rank, world)
+            return DataLoader(dataset, sampler=sampler, batch_size=None)
+        sampler = ShardedBatchSampler(len(dataset), self.batch_size, True, self.seed, rank, world, per_step)
+        if trainer is not None:
+            sampler.step_counter = lambda: trainer.global_step
+        if per_step > 1:
+            dataset = _ItemDataset(self._tensors[split], self.batch_size)
+        if trainer is None:
+            return DataLoader(dataset, sampler=sampler, batch_size=None)
+        # saved with checkpoints, so a resume from the middle of an epoch continues with the next untrained batch
+        return ResumableLoader(dataset, sampler=sampler, batch_size=None,
+                               trained_batches=lambda: _trained_batches(trainer, sampler))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
@@ -248,6 +276,16 @@ def _onehot_names(part: PreparedData) -> set:
         return set()
     prefixes = tuple(f"{c}=" for c in part.categories)
     return {n for n in part.feature_names if n.startswith(prefixes)}
+
+
+def _trained_batches(trainer: Any, sampler: ShardedBatchSampler) -> int:
+    """Mini-batches of the current epoch trained so far (read when a checkpoint is written)."""
+    module = trainer.lightning_module
+    if hasattr(module, "batches_per_step") and not module.automatic_optimization:
+        # several optimizer steps per Lightning step: count optimizer steps, so that a save in the middle of a
+        # Lightning step (a SLURM signal) resumes at the next untrained mini-batch
+        return sampler.first_batch + trainer.global_step - sampler.start_step
+    return trainer.fit_loop.epoch_loop.batch_progress.current.processed * sampler.batches_per_item
 
 
 def _fmt(value: float) -> str:

@@ -8,10 +8,11 @@ import torch
 from torch import nn
 
 from lightning_modules.base import BaseClassifierModule
+from lightning_modules.fast_steps import ManyStepsPerCall
 from lightning_modules.components.standardizer import Standardizer
 
 
-class HeuristicScorecard(BaseClassifierModule):
+class HeuristicScorecard(ManyStepsPerCall, BaseClassifierModule):
     """Risk score = bias + Σ weight_f · z_f over named features, with z_f the feature standardized on the training
     split; P(risky) = sigmoid(score).
 

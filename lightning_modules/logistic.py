@@ -8,10 +8,11 @@ import torch
 from torch import nn
 
 from lightning_modules.base import BaseClassifierModule
+from lightning_modules.fast_steps import ManyStepsPerCall
 from lightning_modules.components.standardizer import Standardizer
 
 
-class LogisticClassifier(BaseClassifierModule):
+class LogisticClassifier(ManyStepsPerCall, BaseClassifierModule):
     """``sigmoid(w · standardize(x) + b)`` trained with AdamW and an L2 penalty (``weight_decay``).
 
     The standardization statistics are fitted on the training split only and saved with the weights.

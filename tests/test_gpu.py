@@ -39,3 +39,19 @@ def test_all_types_on_gpu(tmp_cwd):
     assert sorted(c["model_type"] for c in cards) == ["anomaly", "correlation", "heuristic", "logistic", "simple_transformer"]
     for card in cards:
         assert card["config"]["trainer"]["accelerator"] == "CUDAAccelerator"
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize("model_type", ["logistic", "heuristic"])
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+def test_cheap_models_take_many_steps_per_call_on_gpu_in_mixed_precision(tmp_cwd, model_type, precision):
+    """Several optimizer steps per Lightning step (lightning_modules/fast_steps.py) through Lightning's
+    manual_backward and optimizer wrapper, so 16-mixed gradient scaling applies to every step."""
+    rc = classic_main(["--model-type", model_type, "--epochs", "2", "--num-samples", "4000", "--accelerator", "gpu",
+                       "--devices", "1", "--precision", precision, "--no-tensorboard", "--promotion-min-accuracy", "0",
+                       "--promotion-max-ece", "1"])
+    assert rc == 0
+    card = json.loads((tmp_cwd / "models" / "current" / model_type / "model_card.json").read_text())
+    assert card["config"]["trainer"]["precision"] == precision
+    assert card["metrics"]["accuracy"] > 0.8  # the synthetic risk task is learnable to ~0.9
