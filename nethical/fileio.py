@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Tuple, Union
 
 from nethical.exceptions import OutputError
 
@@ -22,6 +22,23 @@ def sha256_file(path: PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: what ``open(path, "w")`` would give a new file: mkstemp's temp files are 0600, which a rename would keep
+NEW_FILE_MODE = 0o666 & ~_umask()
+
+
+def new_temp_file(directory: Path, prefix: str, suffix: str) -> Tuple[int, str]:
+    """``tempfile.mkstemp`` in ``directory`` with the mode an ordinary new file gets (not 0600)."""
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+    os.fchmod(fd, NEW_FILE_MODE)
+    return fd, tmp
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``: never half-written."""
     atomic_write_chunks(path, (data,))
@@ -33,7 +50,7 @@ def atomic_write_chunks(path: PathLike, chunks: Iterable[bytes], sync_dir: bool 
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = new_temp_file(path.parent, f".{path.name}.", ".tmp")
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}; choose a writable directory.") from None
     try:

@@ -133,9 +133,13 @@ def _verify(ns: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"FAILED: {problem}")
     if not report.ok:
-        first = report.problems[0]
-        more = f" (+{len(report.problems) - 1} more above)" if len(report.problems) > 1 else ""
-        raise AuditIntegrityError(f"audit verify: {report.directory} failed verification: {first}{more}")
+        if ns.json:  # nothing was printed: the one line names the first problem
+            first = report.problems[0]
+            more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+            raise AuditIntegrityError(f"audit verify: {report.directory} failed verification: {first}{more}")
+        count = len(report.problems)
+        raise AuditIntegrityError(f"audit verify: {report.directory} failed verification: {count} problem"
+                                  f"{'s' if count != 1 else ''} listed above")
     if state_path is not None and report.chunks:
         _write_state(state_path, report)
     if not ns.json:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,6 +36,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from nethical.drift import stats
+from nethical.fileio import new_temp_file
 from nethical.drift.columns import LABEL_COLUMN, THRESHOLDS
 from nethical.drift.data_drift import CORRECTIONS
 from nethical.drift.data_drift import causes as _causes
@@ -641,7 +641,7 @@ def _cohort_block(observations: Sequence[CohortObservation], confidence: float) 
             "by_type": dict(Counter(v.get("type", "unknown") for v in violations)),
             "by_severity": {s: by_severity[s] for s in SEVERITIES if by_severity[s]},
         },
-        "avg_risk_score": float(np.mean(risks)),
+        "avg_risk_score": round(float(np.mean(risks)), 6),
         "risk_distribution": dict(Counter(risk_level(r) for r in risks)),
         "model_types": sorted({o.model_type for o in observations}),
         "run_ids": list(dict.fromkeys(o.run_id for o in observations)),
@@ -714,7 +714,7 @@ def write_report(report: Mapping[str, Any], report_dir: Union[str, os.PathLike])
     base = str(report["report_id"])
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".drift_tmp_", suffix=".json", dir=directory)
+        fd, tmp_name = new_temp_file(directory, ".drift_tmp_", ".json")
         os.close(fd)
     except OSError as exc:
         raise OutputError(
