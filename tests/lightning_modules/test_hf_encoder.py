@@ -51,8 +51,8 @@ def tiny_dir(tmp_path_factory) -> Path:
 
 def _fit_args(pretrained: Path) -> list:
     return ["fit", "--config", str(CONFIG), "--model.init_args.pretrained", str(pretrained),
-            "--model.init_args.lr", "1e-3", "--data.init_args.num_samples", "300", "--trainer.max_epochs", "1",
-            "--trainer.logger", "false", "--gate.max_ece", "1.0", "--gate.min_accuracy", "0.0"]
+            "--model.init_args.lr", "1e-2", "--data.init_args.num_samples", "400", "--trainer.max_epochs", "8",
+            "--trainer.logger", "false", "--gate.max_ece", "1.0", "--gate.min_accuracy", "0.0", "--gate.min_skill", "null"]
 
 
 def test_fits_saves_a_self_contained_model_and_scores_it_again(tiny_dir, tmp_cwd, monkeypatch):
