@@ -11,6 +11,7 @@
 #                                   PyPI's default (CUDA) build when `nvidia-smi` sees one; for a given CUDA version
 #                                   use e.g. https://download.pytorch.org/whl/cu126
 #   TORCH_SPEC=torch                the requirement passed to pip for torch (e.g. torch==2.13.0)
+#   TORCH_FALLBACK=2.13.0           the version taken from the default index when TORCH_INDEX_URL cannot be reached
 #   EXTRAS=dev                      the project's extras (dev = test tools; add kaggle for Kaggle downloads)
 # The environment is created with --system-site-packages, so a torch that is already installed (a CI image, a
 # cluster module) is reused instead of downloaded again.
@@ -42,7 +43,12 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$STATE" ] && ! "$PY" -c "import torch" 2>
         index=(--index-url https://download.pytorch.org/whl/cpu)
     fi
     echo "[setup] installing $TORCH_SPEC ${index[*]:-(PyPI default build)}" >&2
-    "$PY" -m pip install -q "$TORCH_SPEC" "${index[@]}"
+    if ! "$PY" -m pip install -q --timeout 20 --retries 1 "$TORCH_SPEC" "${index[@]}"; then
+        # the CPU index cannot be reached (a machine that sees only PyPI or a mirror): take the pinned version the
+        # project is tested with from the default index instead (a CPU wheel where the mirror carries one)
+        echo "[setup] that failed; installing torch==${TORCH_FALLBACK:-2.13.0} from the default index" >&2
+        "$PY" -m pip install -q "torch==${TORCH_FALLBACK:-2.13.0}"
+    fi
 fi
 
 # (re)install the project only when its packaging changed (the install is editable: code edits need nothing)
