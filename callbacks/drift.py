@@ -26,6 +26,7 @@ from nethical.drift.profile import data_fingerprint, summarize_features
 from nethical.drift.report import DriftReportResult, generate_report, summary_lines
 from nethical.drift.store import CohortStore
 from nethical.exceptions import ConfigError, NethicalError
+from nethical.fileio import jsonable
 
 _RUN_TS = re.compile(r"^(\d{8})T(\d{6})Z")
 
@@ -363,14 +364,5 @@ def _config_summary(trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> d
     except Exception:  # noqa: BLE001 - a module without init args still gets a class-level summary
         args = {}
     return {"class_path": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}",
-            "init_args": _jsonable(args), "max_epochs": getattr(trainer, "max_epochs", None)}
+            "init_args": jsonable(args), "max_epochs": getattr(trainer, "max_epochs", None)}
 
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return repr(obj)

@@ -21,7 +21,7 @@ from nethical.champion import (MIN_COMPARE_CLASS_ROWS, MIN_COMPARE_ROWS, NO_CHAM
                                not_comparable, other_dataset, skipped)
 from nethical.console import say, warn
 from nethical.exceptions import ConfigError, OutputError, NethicalError, UnsafeModelError
-from nethical.fileio import atomic_write_json, sha256_file
+from nethical.fileio import atomic_write_json, jsonable, sha256_file
 from nethical.path_args import check_path_arg
 from nethical.redaction import known_secrets, scrub_value
 from nethical.metrics import CalibrationBins, binary_metrics, calibration_bins, confusion_counts, expected_calibration_error
@@ -412,7 +412,7 @@ class PromotionGate(Callback):
             "config": {
                 "model": {"class_path": f"{type(pl_module).__module__}.{type(pl_module).__qualname__}", "init_args": pl_module.init_args()},
                 "data": {"class_path": f"{type(datamodule).__module__}.{type(datamodule).__qualname__}",
-                         "init_args": _jsonable({k: v for k, v in dict(getattr(datamodule, "hparams", {})).items() if not str(k).startswith("_")})},
+                         "init_args": jsonable({k: v for k, v in dict(getattr(datamodule, "hparams", {})).items() if not str(k).startswith("_")})},
                 "trainer": {"max_epochs": trainer.max_epochs, "epochs_run": trainer.current_epoch,
                             "global_step": trainer.global_step, "precision": str(trainer.precision),
                             "accelerator": type(trainer.accelerator).__name__, "world_size": trainer.world_size},
@@ -462,12 +462,3 @@ def _versions() -> Dict[str, str]:
             out[name] = "not installed"
     return out
 
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return repr(obj)

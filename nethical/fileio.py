@@ -107,3 +107,14 @@ def check_writable_dir(path: PathLike, what: str, flag: str) -> None:
         os.unlink(tmp)
     except OSError as exc:
         raise OutputError(f"{what} {str(path)!r} is not writable ({exc.strerror or exc}); pass a writable {flag}.") from None
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with dict keys as strings and anything that JSON cannot hold as its ``repr`` (cards, observations)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return repr(obj)
