@@ -12,5 +12,10 @@ PACKAGES = find_packages(include=["nethical", "nethical.*", "lightning_modules",
 setup(
     packages=PACKAGES + ["nethical.configs"],
     package_dir={"nethical.configs": "configs"},
-    package_data={"nethical.configs": ["*.yaml", "*/*.yaml"]},
+    package_data={
+        "nethical.configs": ["*.yaml", "*/*.yaml"],
+        # the default learned governance detector (the only model committed to the repository; rebuilt by
+        # `python -m nethical.governance.build_default`, see docs/governance.md)
+        "nethical.governance": ["default_detector/*"],
+    },
 )

@@ -276,10 +276,19 @@ class SimpleTransformerClassifier(BaseClassifierModule):
             self.clip_gradients(optimizers[0], gradient_clip_val=self.hparams.max_grad_norm, gradient_clip_algorithm="norm")
         for opt in optimizers:
             opt.step()
-        schedulers = self.lr_schedulers()
-        for sch in schedulers if isinstance(schedulers, list) else [schedulers]:
-            sch.step()
+        self._step_schedulers("step")
         return loss.detach()
+
+    def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
+        self._step_schedulers("epoch")
+
+    def _step_schedulers(self, interval: str) -> None:
+        """Manual optimization steps the schedulers itself, each at its own interval (the model's warm-up/cosine
+        schedule per step; a ``--lr_scheduler`` from LightningCLI per epoch, as under automatic optimization)."""
+        for config in self.trainer.lr_scheduler_configs:
+            if config.interval == interval and (interval == "step" or (self.current_epoch + 1) % config.frequency == 0):
+                config.scheduler.step()
 
     def card_extras(self) -> Dict[str, Any]:
         extras = {"parameters": int(sum(p.numel() for p in self.parameters())),

@@ -5,6 +5,7 @@ Indented lines continue the block above them (e.g. the lines of a summary) and a
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -20,9 +21,22 @@ def warn(message: str) -> None:
 
 
 def _global_rank() -> int:
-    """This process's rank as Lightning set it, without importing Lightning (0 when Lightning is not loaded)."""
+    """This process's global rank: as Lightning set it once a trainer ran (without importing Lightning), else from
+    the launcher's environment (torchrun ``RANK``, SLURM ``SLURM_PROCID``, Lightning's ``NODE_RANK``/``LOCAL_RANK``)."""
     rank_zero = sys.modules.get("lightning.pytorch.utilities.rank_zero")
-    return int(getattr(getattr(rank_zero, "rank_zero_only", None), "rank", 0) or 0) if rank_zero else 0
+    rank = getattr(getattr(rank_zero, "rank_zero_only", None), "rank", None) if rank_zero else None
+    if rank:
+        return int(rank)
+    env = os.environ
+    for key in ("RANK", "SLURM_PROCID", "NODE_RANK", "LOCAL_RANK"):
+        if env.get(key, "0").strip() not in ("", "0"):
+            return 1  # some rank other than zero
+    return 0
+
+
+def is_rank_zero() -> bool:
+    """True on the process that prints and writes (global rank zero)."""
+    return _global_rank() == 0
 
 
 def info_once(message: str) -> None:

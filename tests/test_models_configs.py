@@ -15,7 +15,10 @@ CONFIGS = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.ya
 def test_config_instantiates_its_model_type(config, tmp_cwd):
     cli = NethicalCLI(args=["--config", str(config)], run=False)
     assert cli.model.model_type == config.stem
-    assert cli.datamodule.num_samples == 10000
+    import yaml
+
+    data_args = (yaml.safe_load(config.read_text())["data"].get("init_args") or {})
+    assert cli.datamodule.num_samples == data_args.get("num_samples")  # synthetic configs: 10000; files: all rows
 
 
 def test_five_model_types_have_configs():

@@ -42,6 +42,11 @@ def _write_dataset(path: Path, n: int = 240) -> int:
     return flagged
 
 
+def _card_path(models_dir: Path) -> Path:
+    """The saved model's card, promoted or not (these tests are about governance, not the gate's decision)."""
+    return next(p for p in sorted(models_dir.rglob("model_card.json")) if "simple_transformer" in p.parts)
+
+
 RUN = ["--model-type", "simple_transformer", "--epochs", "1", "--num-samples", "240", "--no-tensorboard",
        "--promotion-min-accuracy", "0", "--promotion-max-ece", "1", "--enable-governance", "--gov-data-samples", "all",
        "--data-path", "data.jsonl", "--text-column", "text", "--label-column", "label", "--split-strategy", "random"]
@@ -56,7 +61,7 @@ def test_report_policy_counts_and_prints_the_summary(tmp_cwd, capsys):
     assert "[WARN] Governance found" in out and "problematic data samples" in out
     assert "[INFO] Governance Validation Summary:" in out
     lines = dict(l.strip().split(": ", 1) for l in out.splitlines() if l.startswith("  ") and ": " in l)
-    train_rows = json.loads((tmp_cwd / "models" / "current" / "simple_transformer" / "model_card.json").read_text())[
+    train_rows = json.loads(_card_path(tmp_cwd / "models").read_text())[
         "split_sizes"]["train"]
     assert int(lines["Data samples validated"]) == train_rows
     found = int(lines["Data violations found"])
@@ -72,7 +77,7 @@ def test_report_policy_counts_and_prints_the_summary(tmp_cwd, capsys):
 def test_quarantine_policy_removes_flagged_training_rows_and_writes_reasons(tmp_cwd, capsys):
     _write_dataset(tmp_cwd / "data.jsonl")
     assert classic_main([*RUN, "--models-dir", "report_models"]) == 0
-    card_path = tmp_cwd / "report_models" / "current" / "simple_transformer" / "model_card.json"
+    card_path = _card_path(tmp_cwd / "report_models")
     baseline = json.loads(card_path.read_text())["split_sizes"]["train"]
     capsys.readouterr()
     assert classic_main([*RUN, "--gov-policy", "quarantine"]) == 0
@@ -82,7 +87,7 @@ def test_quarantine_policy_removes_flagged_training_rows_and_writes_reasons(tmp_
     assert records and all(r["violations"] for r in records)
     text = quarantine.read_text()
     assert "4111 1111 1111 1111" not in text and "john.smith@example.com" not in text  # evidence is redacted
-    card = json.loads((tmp_cwd / "models" / "current" / "simple_transformer" / "model_card.json").read_text())
+    card = json.loads(_card_path(tmp_cwd / "models").read_text())
     assert card["split_sizes"]["train"] == baseline - len(records)
     assert f"Governance quarantined {len(records)} training samples" in out
 

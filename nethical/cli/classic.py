@@ -318,6 +318,14 @@ def train_one(args: List[str]) -> Dict[str, Any]:
     return gate.result
 
 
+def _missed(failed: List[str]) -> str:
+    """The criteria a model missed, by name (the reasons in words were printed after its decision line)."""
+    import re
+
+    names = [m.group(1) for m in (re.search(r"\((\w+)", why) for why in failed) if m]
+    return f"  (missed: {', '.join(names)})" if names else ""
+
+
 def format_summary(rows: List[Dict[str, Any]]) -> str:
     header = (f"{'model type':<20} {'accuracy':>8} {'majority':>8} {'auroc':>7} {'ece':>7} {'decision':>9} {'seconds':>8}"
               "  saved to / error")
@@ -332,9 +340,8 @@ def format_summary(rows: List[Dict[str, Any]]) -> str:
                 f"{r['model_type']:<20} {m['accuracy']:>8.4f} {m.get('majority_rate', float('nan')):>8.4f} "
                 f"{(auroc if auroc is not None else float('nan')):>7.4f} {m['ece']:>7.4f} "
                 f"{r.get('decision', 'PROMOTED' if r['promoted'] else 'CANDIDATE'):>9} {r['seconds']:>8.1f}  {r['saved_dir']}"
+                + _missed(r.get("failed_criteria") or [])
             )
-            for why in r.get("failed_criteria") or []:
-                lines.append(f"{'':<20}   {why}")
     return "\n".join(lines)
 
 
@@ -389,7 +396,9 @@ def _audit_batch(ns: argparse.Namespace, event_type: str, **facts: Any) -> Any:
 
 
 def _is_rank_zero() -> bool:
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+    from nethical.console import is_rank_zero
+
+    return is_rank_zero()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

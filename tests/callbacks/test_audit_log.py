@@ -154,7 +154,8 @@ def test_second_run_continues_chain_and_tampering_is_caught(tmp_path, capsys):
     (d / "chunk_000003.json").write_text(json.dumps(c))
     capsys.readouterr()
     assert main(["audit", "verify", str(d)]) == 1
-    assert "chunk_000003.json (chunk 3)" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "FAILED: chunk_000003.json (chunk 3)" in captured.out and "listed above" in captured.err
 
 
 def test_exception_finalizes_what_it_has(tmp_path, caplog, capsys):
