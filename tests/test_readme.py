@@ -97,7 +97,10 @@ def test_readme_commands_and_code_run(tmp_path: Path):
     for name in ("configs", "training", "examples"):  # the README's relative paths, as in a clone
         (work / name).symlink_to(ROOT / name)
     _shims(tmp_path / "bin")
-    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
+    home = tmp_path / "home"  # the README writes e.g. ~/.nethical/audit-state.json: a user's own state, not ours
+    home.mkdir()
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
+           "HOME": str(home)}
     env.pop("NETHICAL_RUN_ID", None)
     ran, failures = [], []
     for lang, body in readme_blocks(README.read_text(encoding="utf-8")):
