@@ -106,3 +106,18 @@ def test_fit_is_quiet_verbose_is_not_and_predict_test_tensorboard_deliver(tmp_pa
     assert [r["index"] for r in rows] == list(range(60))
     assert all(0.0 <= r["probability"] <= 1.0 and r["label"] == int(r["probability"] >= 0.5) and r["target"] in (0, 1)
                for r in rows)
+
+
+def test_summary_row_names_each_missed_criterion_once():
+    from nethical.cli.classic import format_summary
+
+    row = {"model_type": "logistic", "metrics": {"accuracy": 0.975, "majority_rate": 0.975, "auroc": 0.5476, "ece": 0.0048},
+           "promoted": False, "decision": "CANDIDATE", "seconds": 1.8, "saved_dir": "models/candidates/logistic/r1",
+           "failed_criteria": [
+               "predicts the majority class (0) for every row: accuracy 0.9750 equals the majority rate 0.9750; it "
+               "learned nothing a constant cannot do (constant_prediction)",
+               "accuracy 95% lower bound 0.9634 <= the majority rate 0.97500 (no_skill: not confidently better)",
+               "auroc 95% lower bound 0.4296 <= 0.5 (no_skill: ranks positives above negatives no better than chance)"]}
+    lines = format_summary([row]).splitlines()
+    assert len(lines) == 4  # title, header, rule, one row: the reasons in words were printed after the decision
+    assert lines[-1].endswith("models/candidates/logistic/r1  (missed: constant_prediction, no_skill)")

@@ -322,7 +322,11 @@ def _missed(failed: List[str]) -> str:
     """The criteria a model missed, by name (the reasons in words were printed after its decision line)."""
     import re
 
-    names = [m.group(1) for m in (re.search(r"\((\w+)", why) for why in failed) if m]
+    names: List[str] = []
+    for why in failed:  # each reason ends with its criterion's name in parentheses, e.g. "(no_skill: ...)"
+        found = re.findall(r"\(([a-z_]+)", why)
+        if found and found[-1] not in names:
+            names.append(found[-1])
     return f"  (missed: {', '.join(names)})" if names else ""
 
 
